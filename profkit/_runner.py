@@ -1,0 +1,203 @@
+"""Run the user's program as ``__main__``, the way ``python`` would.
+
+Every profiling mode goes through here, so all of them agree on what the
+program sees (``sys.argv``, ``sys.path[0]``, ``__main__``), on exit codes, and
+on the rule that the profile is saved whatever way the program ends:
+normally, by raising, by ``sys.exit`` or by Ctrl-C.
+
+Usage::
+
+    target = load_target(script=..., module=..., args=[...])  # may raise ProfkitError
+    outcome = run_target(target, start=prof.enable, stop=prof.disable)
+    ...save or print the profile...
+    sys.exit(finish(outcome))
+"""
+import io
+import os
+import signal
+import sys
+import threading
+import types
+
+from profkit.errors import ProfkitError
+
+
+class Target:
+    """A loaded program: its code object and how ``__main__`` must look."""
+
+    def __init__(self, code, argv, path0, main_attrs, display):
+        self.code = code
+        self.argv = argv
+        self.path0 = path0
+        self.main_attrs = main_attrs
+        self.display = display  # for messages: the script path or -m name
+
+
+def load_target(script=None, module=None, args=()):
+    """Compile a script or find a module; bad input raises ProfkitError."""
+    if module is not None:
+        return _load_module(module, list(args))
+    return _load_script(script, list(args))
+
+
+def _load_script(script, args):
+    if os.path.isdir(script):
+        raise ProfkitError(f"can't run {script!r}: it is a directory, not a Python script")
+    try:
+        with io.open_code(script) as f:
+            source = f.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ProfkitError(f"can't open file {script!r}: [Errno {exc.errno}] {reason}") from None
+    path = os.path.abspath(script)
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"{script}:{exc.lineno}" if exc.lineno else script
+        raise ProfkitError(f"{where}: {type(exc).__name__}: {exc.msg}", exit_code=1) from None
+    except ValueError as exc:  # e.g. source with null bytes
+        raise ProfkitError(f"{script}: cannot compile: {exc}", exit_code=1) from None
+    attrs = {
+        "__name__": "__main__",
+        "__file__": path,
+        "__spec__": None,
+        "__package__": None,
+        "__cached__": None,
+        "__loader__": None,
+        "__builtins__": __builtins__,
+    }
+    return Target(code, [script] + args, os.path.dirname(os.path.realpath(script)), attrs, script)
+
+
+def _load_module(name, args):
+    import runpy
+
+    # python -m puts the current folder first, before the module is found.
+    sys.path.insert(0, os.getcwd())
+    try:
+        mod_name, spec, code = runpy._get_module_details(name)
+    except ImportError as exc:
+        del sys.path[0]
+        raise ProfkitError(f"no module named {name!r} ({exc})", exit_code=1) from None
+    except SyntaxError as exc:
+        del sys.path[0]
+        where = f"{exc.filename}:{exc.lineno}" if exc.lineno else name
+        raise ProfkitError(f"{where}: {type(exc).__name__}: {exc.msg}", exit_code=1) from None
+    except Exception as exc:  # noqa: BLE001 - a parent package raised while importing
+        del sys.path[0]
+        raise ProfkitError(f"cannot load module {name!r}: {type(exc).__name__}: {exc}", exit_code=1) from None
+    del sys.path[0]
+    attrs = {
+        "__name__": "__main__",
+        "__file__": spec.origin,
+        "__cached__": spec.cached,
+        "__loader__": spec.loader,
+        "__package__": spec.parent,
+        "__spec__": spec,
+        "__builtins__": __builtins__,
+    }
+    return Target(code, [spec.origin] + args, os.getcwd(), attrs, "-m " + name)
+
+
+class Outcome:
+    """How the program ended: exit code, and the exception to report."""
+
+    def __init__(self):
+        self.exit_code = 0
+        self.exc = None  # an exception whose traceback python would print
+        self.interrupted = False
+        self.exit_message = None  # sys.exit("message") prints it
+
+
+def run_target(target, start, stop):
+    """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``.
+
+    ``stop()`` always runs, also on SystemExit, KeyboardInterrupt and any
+    exception.  Non-daemon threads the program started are waited for before
+    ``stop()``, as the interpreter does at exit, so their work is counted.
+    """
+    outcome = Outcome()
+    main = types.ModuleType("__main__")
+    main.__dict__.update(target.main_attrs)
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    sys.argv[:] = target.argv
+    if sys.path:
+        sys.path[0] = target.path0
+    else:
+        sys.path.insert(0, target.path0)
+    code = target.code
+    globs = main.__dict__
+    try:
+        start()
+        try:
+            try:
+                exec(code, globs)
+            finally:
+                _join_threads()
+        finally:
+            stop()
+    except SystemExit as exc:
+        outcome.exit_code, outcome.exit_message = _exit_status(exc.code)
+    except KeyboardInterrupt as exc:
+        outcome.exc = exc
+        outcome.interrupted = True
+        outcome.exit_code = 128 + signal.SIGINT
+    except BaseException as exc:  # noqa: BLE001 - the program's own error
+        outcome.exc = exc
+        outcome.exit_code = 1
+    finally:
+        # Keep the program's __main__ alive until exit, as python does:
+        # atexit handlers and __del__ methods may still look at it.
+        _keep.append((main, saved_main))
+    return outcome
+
+
+_keep = []
+
+
+def _join_threads():
+    main = threading.main_thread()
+    for t in threading.enumerate():
+        if t is not main and not t.daemon and t is not threading.current_thread():
+            try:
+                t.join()
+            except RuntimeError:
+                pass
+
+
+def _exit_status(code):
+    if code is None:
+        return 0, None
+    if isinstance(code, int):
+        return code & 0xFF, None
+    return 1, str(code)
+
+
+def _strip_own_frames(exc):
+    """The traceback from the program's first frame on, without ours."""
+    tb = exc.__traceback__
+    here = os.path.abspath(__file__)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
+        tb = tb.tb_next
+    return tb
+
+
+def finish(outcome):
+    """Report how the program ended, as python would; return the exit code.
+
+    A Ctrl-C ends the process with SIGINT itself (after the profile has been
+    saved), so shells and callers see the same status as for plain python.
+    """
+    sys.stdout.flush()
+    if outcome.exit_message is not None:
+        print(outcome.exit_message, file=sys.stderr)
+    if outcome.exc is not None:
+        exc = outcome.exc
+        sys.excepthook(type(exc), exc, _strip_own_frames(exc))
+    if outcome.interrupted:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    return outcome.exit_code

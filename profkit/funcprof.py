@@ -1,0 +1,178 @@
+"""profkit.Profile: a drop-in for cProfile.Profile on profkit's C engine.
+
+The statistics are cProfile's, number for number: ``create_stats()`` builds
+the same ``stats`` dict, so ``pstats.Stats(profile)``, ``print_stats`` and
+``dump_stats`` behave as they do with cProfile.  Differences, all opt-out:
+
+* every thread is profiled, each with its own call stack
+  (``all_threads=False`` restores cProfile's one-thread behaviour);
+* the default clock is the CPU's invariant TSC where there is one.
+"""
+import sys
+from typing import NamedTuple, Optional
+
+from profkit import _engine
+from profkit.formats import pstats_io
+
+__all__ = ["Profile", "run", "runctx", "profiler_entry", "profiler_subentry"]
+
+
+class profiler_subentry(NamedTuple):
+    """One callee of a profiler_entry, as in ``_lsprof.profiler_subentry``."""
+
+    code: object
+    callcount: int
+    reccallcount: int
+    totaltime: float
+    inlinetime: float
+
+
+class profiler_entry(NamedTuple):
+    """One function, as in ``_lsprof.profiler_entry``: ``code`` is the code
+    object, or a label string such as ``"<built-in method builtins.len>"``."""
+
+    code: object
+    callcount: int
+    reccallcount: int
+    totaltime: float
+    inlinetime: float
+    calls: Optional[list]
+
+
+def label(code):
+    """The pstats key of a code object or builtin label."""
+    if isinstance(code, str):
+        return ("~", 0, code)
+    return (code.co_filename, code.co_firstlineno, code.co_name)
+
+
+class Profile(_engine.Profiler):
+    """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True)
+
+    ``timer`` is an optional callable returning the time; its value is read
+    as seconds, or as integer ticks of ``timeunit`` seconds when a unit is
+    given.  ``subcalls`` records caller/callee pairs, ``builtins`` profiles C
+    functions.  ``all_threads=False`` profiles only the thread that calls
+    ``enable()``.
+    """
+
+    def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True):
+        super().__init__(timer, timeunit, subcalls, builtins, all_threads)
+
+    # -- raw data ---------------------------------------------------------
+    def getstats(self):
+        """List of profiler_entry, like ``cProfile.Profile.getstats()``."""
+        out = []
+        for code, cc, rc, tt, it, calls in self._rawstats():
+            if calls is not None:
+                calls = [profiler_subentry(*c) for c in calls]
+            out.append(profiler_entry(code, cc, rc, tt, it, calls))
+        return out
+
+    def create_stats(self):
+        """Stop profiling and build ``self.stats`` (the pstats dict)."""
+        self.disable()
+        self.snapshot_stats()
+
+    def snapshot_stats(self):
+        """Build ``self.stats`` from what has been collected so far."""
+        entries = self._rawstats()
+        self.stats = {}
+        callersdicts = {}
+        for code, nc, rc, total, inline, _calls in entries:
+            func = label(code)
+            callers = {}
+            callersdicts[id(code)] = callers
+            # pstats: (primitive calls, total calls, tottime, cumtime, callers)
+            self.stats[func] = (nc - rc, nc, inline, total, callers)
+        for code, _nc, _rc, _tt, _it, calls in entries:
+            if not calls:
+                continue
+            func = label(code)
+            for sub_code, nc, rc, total, inline in calls:
+                callers = callersdicts.get(id(sub_code))
+                if callers is None:
+                    continue
+                cc = nc - rc
+                if func in callers:
+                    prev = callers[func]
+                    nc += prev[0]
+                    cc += prev[1]
+                    inline += prev[2]
+                    total += prev[3]
+                # callers: (total calls, primitive calls, tottime, cumtime)
+                callers[func] = nc, cc, inline, total
+
+    # -- reporting --------------------------------------------------------
+    def print_stats(self, sort=-1):
+        """Print the table ``python -m cProfile`` prints, ordered by ``sort``."""
+        import pstats
+
+        pstats.Stats(self).strip_dirs().sort_stats(sort).print_stats()
+
+    def dump_stats(self, file):
+        """Write a pstats file (atomically) that pstats.Stats, snakeviz and
+        gprof2dot read."""
+        self.create_stats()
+        pstats_io.dump(self.stats, file)
+
+    # -- running code -----------------------------------------------------
+    def run(self, cmd):
+        import __main__
+
+        d = __main__.__dict__
+        return self.runctx(cmd, d, d)
+
+    def runctx(self, cmd, globals, locals):
+        self.enable()
+        try:
+            exec(cmd, globals, locals)
+        finally:
+            self.disable()
+        return self
+
+    def runcall(self, func, /, *args, **kw):
+        self.enable()
+        try:
+            return func(*args, **kw)
+        finally:
+            self.disable()
+
+    def __enter__(self):
+        self.enable()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable()
+
+
+def _run_and_report(prof, statement, filename, sort, globals, locals):
+    try:
+        prof.runctx(statement, globals, locals)
+    except SystemExit:
+        pass
+    finally:
+        if filename is not None:
+            prof.dump_stats(filename)
+        else:
+            prof.print_stats(sort)
+
+
+def run(statement, filename=None, sort=-1):
+    """Like ``cProfile.run``: profile ``exec(statement)`` in ``__main__``, then
+    print the table, or save it to ``filename``."""
+    import __main__
+
+    d = __main__.__dict__
+    return _run_and_report(Profile(), statement, filename, sort, d, d)
+
+
+def runctx(statement, globals, locals, filename=None, sort=-1):
+    """Like ``cProfile.runctx``: profile ``exec(statement, globals, locals)``."""
+    return _run_and_report(Profile(), statement, filename, sort, globals, locals)
+
+
+if sys.version_info < (3, 11):
+    DEFAULT_SORT = -1  # what python -m cProfile uses on 3.9 and 3.10
+else:
+    DEFAULT_SORT = 2

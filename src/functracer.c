@@ -1,0 +1,891 @@
+/* functracer.c: call/return events to cProfile-compatible statistics.
+ *
+ * Concern: the per-event hot path (enter/leave) and the two backends that
+ * feed it.  Everything runs with the GIL held.  The hot path never calls
+ * Python (unless the user supplied a timer), never hashes a code object
+ * (its entry index lives in a code-object extra slot) and never allocates
+ * once the functions and call pairs of the program have been seen.
+ *
+ * Must never: raise from a callback, or keep a frame or a bound method
+ * alive (builtins are recorded by their PyMethodDef and a label string). */
+#include "functracer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pythread.h"
+#include "timer.h"
+
+/* ---- process-wide state (GIL-protected) -------------------------------- */
+
+static Py_ssize_t code_extra_index = -1;
+static uint32_t gen_counter = 0;   /* source of PkProfiler.gen values */
+static PkProfiler *active = NULL;  /* the enabled profiler, if any */
+static uint32_t session = 1;       /* bumped on every enable */
+
+/* Per-thread cache of this thread's stack for the current session.  The
+ * only mutable statics that are not GIL-protected, and they are only ever
+ * touched by their own thread. */
+static __thread PkThread *tls_thread = NULL;
+static __thread uint32_t tls_session = 0;
+
+#if PK_HAVE_MONITORING
+static PyObject *monitoring_missing = NULL; /* sys.monitoring.MISSING */
+#endif
+
+/* ---- timing ------------------------------------------------------------ */
+
+/* Reads the user's timer the way cProfile does: an int or float of seconds
+ * becomes nanoseconds (floor), or, with a timeunit, the raw integer.  An
+ * error is reported as unraisable and reads as 0, like cProfile. */
+static PK_NOINLINE int64_t call_user_timer(PkProfiler *p)
+{
+    PkSavedError saved;
+    PyObject *o;
+    int64_t result = 0;
+
+    pk_error_save(&saved);
+    o = PyObject_CallObject(p->timer, NULL);
+    if (o == NULL) {
+        PyErr_WriteUnraisable(p->timer);
+        goto done;
+    }
+    if (p->timeunit > 0.0) {
+        if (PyLong_Check(o))
+            result = PyLong_AsLongLong(o);
+        else
+            result = (int64_t)PyFloat_AsDouble(o);
+    }
+    else if (PyLong_Check(o)) {
+        result = PyLong_AsLongLong(o) * 1000000000;
+    }
+    else {
+        double d = PyFloat_AsDouble(o);
+        result = (int64_t)floor(d * 1e9);
+    }
+    Py_DECREF(o);
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable(p->timer);
+        result = 0;
+    }
+done:
+    pk_error_restore(&saved);
+    return result;
+}
+
+PK_INLINE int64_t now(PkProfiler *p)
+{
+    if (PK_UNLIKELY(p->timer != NULL))
+        return call_user_timer(p);
+    return pk_timer_now();
+}
+
+double pk_functracer_factor(const PkProfiler *p)
+{
+    if (p->timer != NULL)
+        return p->timeunit > 0.0 ? p->timeunit : 1.0 / 1e9;
+    return pk_timer_seconds_per_tick();
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+/* Slow path of current_thread(): first event of this thread in this
+ * session.  Returns the thread's stack, or NULL when the thread is not
+ * profiled (or out of memory, which is recorded). */
+static PK_NOINLINE PkThread *attach_thread(PkProfiler *p)
+{
+    PkThread *t = NULL;
+
+    tls_session = session;
+    tls_thread = NULL;
+    if (!p->all_threads && PyThread_get_thread_ident() != p->owner)
+        return NULL;
+    t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        p->nomemory = 1;
+        /* Leave tls_session stale so a later event may try again. */
+        tls_session = 0;
+        return NULL;
+    }
+    t->next = p->threads;
+    p->threads = t;
+    tls_thread = t;
+    return t;
+}
+
+PK_INLINE PkThread *current_thread(PkProfiler *p)
+{
+    if (PK_LIKELY(tls_session == session))
+        return tls_thread;
+    return attach_thread(p);
+}
+
+static PK_NOINLINE int grow_stack(PkThread *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 64;
+    PkFrame *n = realloc(t->frames, ncap * sizeof *n);
+    if (n == NULL)
+        return PK_ENOMEM;
+    t->frames = n;
+    t->cap = ncap;
+    return PK_OK;
+}
+
+/* ---- entries ----------------------------------------------------------- */
+
+/* The slot value for entry index i of profiler generation g.  Code extra
+ * slots are void*, so this needs 64-bit pointers (checked below). */
+#define SLOT_PACK(g, i) ((void *)(((uintptr_t)(g) << 32) | (uintptr_t)(i)))
+typedef char pk_assert_64bit[sizeof(void *) == 8 ? 1 : -1];
+
+static void release_obj(void *obj)
+{
+    Py_DECREF((PyObject *)obj);
+}
+
+/* Slow path for code objects: the map, then a new entry, then the slot. */
+static PK_NOINLINE PkEntry *code_entry_slow(PkProfiler *p, PyObject *code, int create)
+{
+    PkEntry *e = pk_stats_find(&p->stats, code);
+
+    if (e == NULL) {
+        if (!create)
+            return NULL;
+        Py_INCREF(code);
+        e = pk_stats_add(&p->stats, code, code);
+        if (e == NULL) {
+            Py_DECREF(code);
+            p->nomemory = 1;
+            return NULL;
+        }
+    }
+    if (pk_code_set_extra(code, code_extra_index, SLOT_PACK(p->gen, e->index)) < 0)
+        PyErr_Clear(); /* only the cache is lost; the map still works */
+    return e;
+}
+
+PK_INLINE PkEntry *code_entry(PkProfiler *p, PyObject *code, int create)
+{
+    void *v = NULL;
+
+    if (PK_LIKELY(pk_code_get_extra(code, code_extra_index, &v) == 0)) {
+        uintptr_t u = (uintptr_t)v;
+        if (PK_LIKELY((uint32_t)(u >> 32) == p->gen))
+            return p->stats.entries[(uint32_t)u];
+    }
+    else {
+        PyErr_Clear();
+    }
+    return code_entry_slow(p, code, create);
+}
+
+/* cProfile's label for a builtin: "<built-in method mod.name>",
+ * "<method 'append' of 'list' objects>" or "<name>".  Computed once per
+ * function from the first call's object.  New reference, or NULL with an
+ * exception set. */
+static PyObject *builtin_label(PyCFunctionObject *fn)
+{
+    PyObject *self = fn->m_self;
+    PyObject *mod = fn->m_module;
+
+    if (self == NULL) {
+        PyObject *modname = NULL;
+        if (mod != NULL) {
+            if (PyUnicode_Check(mod)) {
+                modname = pk_newref(mod);
+            }
+            else if (PyModule_Check(mod)) {
+                modname = PyModule_GetNameObject(mod);
+                if (modname == NULL)
+                    PyErr_Clear();
+            }
+        }
+        if (modname != NULL) {
+            if (PyUnicode_CompareWithASCIIString(modname, "builtins") != 0) {
+                PyObject *r = PyUnicode_FromFormat("<%U.%s>", modname, fn->m_ml->ml_name);
+                Py_DECREF(modname);
+                return r;
+            }
+            Py_DECREF(modname);
+        }
+        return PyUnicode_FromFormat("<%s>", fn->m_ml->ml_name);
+    }
+    else {
+        PyObject *name = PyUnicode_FromString(fn->m_ml->ml_name);
+        if (name != NULL) {
+            PyObject *mo = _PyType_Lookup(Py_TYPE(self), name);
+            Py_XINCREF(mo);
+            Py_DECREF(name);
+            if (mo != NULL) {
+                PyObject *res = PyObject_Repr(mo);
+                Py_DECREF(mo);
+                if (res != NULL)
+                    return res;
+            }
+        }
+        PyErr_Clear();
+        if (mod != NULL && PyUnicode_Check(mod))
+            return PyUnicode_FromFormat("<built-in method %S.%s>", mod, fn->m_ml->ml_name);
+        return PyUnicode_FromFormat("<built-in method %s>", fn->m_ml->ml_name);
+    }
+}
+
+/* Entry for a builtin keyed by its PyMethodDef.  `fn` (a PyCFunction) is
+ * only read when the entry is new; `descr_self` is set instead when the
+ * event carried a method descriptor and its self (3.12+ CALL events), in
+ * which case the bound method is made here, on the slow path only. */
+static PK_NOINLINE PkEntry *builtin_entry_new(PkProfiler *p, PyMethodDef *key, PyObject *fn,
+                                              PyObject *descr_self)
+{
+    PkSavedError saved;
+    PyObject *label = NULL, *bound = NULL;
+    PkEntry *e = NULL;
+
+    pk_error_save(&saved);
+    if (descr_self != NULL) {
+        bound = Py_TYPE(fn)->tp_descr_get(fn, descr_self, (PyObject *)Py_TYPE(descr_self));
+        if (bound == NULL || !PyCFunction_Check(bound))
+            goto done;
+        fn = bound;
+    }
+    label = builtin_label((PyCFunctionObject *)fn);
+    if (label == NULL)
+        goto done;
+    e = pk_stats_add(&p->stats, key, label);
+    if (e == NULL) {
+        p->nomemory = 1;
+        Py_DECREF(label);
+    }
+done:
+    if (e == NULL)
+        PyErr_Clear();
+    Py_XDECREF(bound);
+    pk_error_restore(&saved);
+    return e;
+}
+
+/* ---- the hot path ------------------------------------------------------ */
+
+/* A call of the function `e` begins (cProfile's initContext). */
+PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
+{
+    PkFrame *fr;
+
+    if (PK_UNLIKELY(t->depth == t->cap) && grow_stack(t) != PK_OK) {
+        p->nomemory = 1;
+        return;
+    }
+    fr = &t->frames[t->depth++];
+    fr->entry = e;
+    fr->subt = 0;
+    fr->edge = NULL;
+    e->level++;
+    if (p->subcalls && t->depth > 1) {
+        PkEdge *edge = pk_stats_edge(&p->stats, t->frames[t->depth - 2].entry, e);
+        if (edge != NULL)
+            edge->level++;
+        else
+            p->nomemory = 1;
+        fr->edge = edge;
+    }
+    fr->t0 = now(p);
+}
+
+/* The innermost call ends; `e` is the entry of the function that says it
+ * returned, normally the frame's own (cProfile's Stop). */
+PK_INLINE void stop(PkProfiler *p, PkThread *t, PkEntry *e)
+{
+    PkFrame *fr = &t->frames[t->depth - 1];
+    int64_t tt = now(p) - fr->t0;
+    int64_t it = tt - fr->subt;
+    PkFrame *prev;
+
+    t->depth--;
+    prev = t->depth ? &t->frames[t->depth - 1] : NULL;
+    if (prev != NULL)
+        prev->subt += tt;
+    if (--e->level == 0)
+        e->tt += tt;
+    else
+        e->reccount++;
+    e->it += it;
+    e->callcount++;
+    if (p->subcalls && prev != NULL) {
+        PkEdge *edge = (e == fr->entry && fr->edge != NULL)
+                           ? fr->edge
+                           : pk_stats_find_edge(&p->stats, prev->entry, e);
+        if (edge != NULL) {
+            if (--edge->level == 0)
+                edge->tt += tt;
+            else
+                edge->reccount++;
+            edge->it += it;
+            edge->callcount++;
+        }
+    }
+}
+
+/* A return event for `e` (NULL when the function is unknown): pops the top
+ * frame, charging it only when the function is known, as cProfile does. */
+PK_INLINE void leave(PkProfiler *p, PkThread *t, PkEntry *e)
+{
+    if (t->depth == 0)
+        return;
+    if (e != NULL)
+        stop(p, t, e);
+    else
+        t->depth--;
+}
+
+PK_INLINE void enter_code(PkProfiler *p, PyObject *code)
+{
+    PkThread *t = current_thread(p);
+    PkEntry *e;
+
+    if (PK_UNLIKELY(t == NULL))
+        return;
+    e = code_entry(p, code, 1);
+    if (PK_LIKELY(e != NULL))
+        enter(p, t, e);
+}
+
+PK_INLINE void leave_code(PkProfiler *p, PyObject *code)
+{
+    PkThread *t = current_thread(p);
+
+    if (PK_UNLIKELY(t == NULL) || t->depth == 0)
+        return;
+    leave(p, t, code_entry(p, code, 0));
+}
+
+/* A builtin call or return.  `fn` is a PyCFunction, or a method
+ * descriptor with `descr_self` its self argument. */
+PK_INLINE void builtin_event(PkProfiler *p, int is_call, PyMethodDef *key, PyObject *fn,
+                             PyObject *descr_self)
+{
+    PkThread *t = current_thread(p);
+    PkEntry *e;
+
+    if (PK_UNLIKELY(t == NULL))
+        return;
+    e = pk_stats_find(&p->stats, key);
+    if (is_call) {
+        if (PK_UNLIKELY(e == NULL)) {
+            e = builtin_entry_new(p, key, fn, descr_self);
+            if (e == NULL)
+                return;
+        }
+        enter(p, t, e);
+    }
+    else {
+        leave(p, t, e);
+    }
+}
+
+/* Flushes every open call of every thread (cProfile's flush_unmatched). */
+static void flush_all(PkProfiler *p)
+{
+    PkThread *t = p->threads;
+
+    while (t != NULL) {
+        while (t->depth > 0)
+            stop(p, t, t->frames[t->depth - 1].entry);
+        t = t->next;
+    }
+}
+
+static void free_threads(PkProfiler *p)
+{
+    PkThread *t = p->threads;
+
+    while (t != NULL) {
+        PkThread *next = t->next;
+        free(t->frames);
+        free(t);
+        t = next;
+    }
+    p->threads = NULL;
+}
+
+/* ---- legacy backend: PyEval_SetProfile --------------------------------- */
+
+static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PkProfiler *p = active;
+    (void)obj;
+
+    if (PK_UNLIKELY(p == NULL))
+        return 0;
+    switch (what) {
+    case PyTrace_CALL:
+    case PyTrace_RETURN: {
+        PyObject *code = PK_FRAME_CODE_BORROWED(frame);
+        if (what == PyTrace_CALL)
+            enter_code(p, code);
+        else
+            leave_code(p, code);
+#if PK_FRAME_CODE_NEEDS_DECREF
+        Py_DECREF(code);
+#endif
+        break;
+    }
+    case PyTrace_C_CALL:
+        if (p->builtins && PyCFunction_Check(arg))
+            builtin_event(p, 1, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
+        break;
+    case PyTrace_C_RETURN:
+    case PyTrace_C_EXCEPTION:
+        if (p->builtins && PyCFunction_Check(arg))
+            builtin_event(p, 0, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int call_threading_setprofile(PyObject *hook)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *r;
+
+    if (threading == NULL)
+        return -1;
+    r = PyObject_CallMethod(threading, "setprofile", "O", hook);
+    Py_DECREF(threading);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static PyObject *thread_hook_obj = NULL; /* the module's _thread_hook */
+
+PyObject *pk_functracer_thread_hook(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    (void)args;
+    /* Replace the sys.setprofile trampoline that threading installed with
+     * the C hook, in this (new) thread only. */
+    if (active != NULL && active->backend == PK_BACKEND_LEGACY)
+        PyEval_SetProfile(legacy_callback, active->self);
+    else
+        PyEval_SetProfile(NULL, NULL);
+    Py_RETURN_NONE;
+}
+
+static int legacy_enable(PkProfiler *p)
+{
+    if (!p->all_threads) {
+        PyEval_SetProfile(legacy_callback, p->self);
+        return 0;
+    }
+    /* threading first: importing it must not run under the hook. */
+    if (thread_hook_obj == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "profkit._engine thread hook missing");
+        return -1;
+    }
+    if (call_threading_setprofile(thread_hook_obj) < 0)
+        return -1;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyEval_SetProfileAllThreads(legacy_callback, p->self);
+#else
+    {
+        PyThreadState *ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(PyThreadState_Get()));
+        for (; ts != NULL; ts = PyThreadState_Next(ts)) {
+            if (_PyEval_SetProfile(ts, legacy_callback, p->self) < 0)
+                return -1;
+        }
+    }
+#endif
+    return 0;
+}
+
+void pk_functracer_set_thread_hook(PyObject *hook)
+{
+    Py_XINCREF(hook);
+    Py_XSETREF(thread_hook_obj, hook);
+}
+
+static int legacy_disable(PkProfiler *p)
+{
+    int rc = 0;
+
+    if (!p->all_threads) {
+        PyEval_SetProfile(NULL, NULL);
+        return 0;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyEval_SetProfileAllThreads(NULL, NULL);
+#else
+    {
+        PyThreadState *ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(PyThreadState_Get()));
+        for (; ts != NULL; ts = PyThreadState_Next(ts)) {
+            if (ts->c_profilefunc == legacy_callback && _PyEval_SetProfile(ts, NULL, NULL) < 0)
+                rc = -1;
+        }
+    }
+#endif
+    if (call_threading_setprofile(Py_None) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---- monitoring backend: sys.monitoring with C callbacks --------------- */
+
+#if PK_HAVE_MONITORING
+
+/* A callable whose vectorcall slot is a C function: sys.monitoring calls it
+ * with no argument tuple and no Python frame. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+} PkCallback;
+
+static PyTypeObject PkCallback_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "profkit._engine.Callback",
+    .tp_basicsize = sizeof(PkCallback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(PkCallback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_doc = "sys.monitoring callback implemented in C",
+};
+
+#define RETURN_NONE_FAST return Py_None /* None is immortal from 3.12 */
+
+/* PY_START, PY_RESUME, PY_THROW: (code, offset[, exc]) */
+static PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkProfiler *p = active;
+    (void)self; (void)nargsf; (void)kw;
+    if (PK_LIKELY(p != NULL))
+        enter_code(p, args[0]);
+    RETURN_NONE_FAST;
+}
+
+/* PY_RETURN, PY_YIELD, PY_UNWIND: (code, offset, value) */
+static PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkProfiler *p = active;
+    (void)self; (void)nargsf; (void)kw;
+    if (PK_LIKELY(p != NULL))
+        leave_code(p, args[0]);
+    RETURN_NONE_FAST;
+}
+
+/* The builtin behind a CALL/C_RETURN/C_RAISE callable, or NULL.  Method
+ * descriptors (list.append called as lst.append(x)) count as the bound
+ * builtin method cProfile would make from them, keyed by the same
+ * PyMethodDef, without making it. */
+PK_INLINE PyMethodDef *builtin_key(PyObject *callable, PyObject *arg0, PyObject **descr_self)
+{
+    *descr_self = NULL;
+    if (PyCFunction_Check(callable))
+        return ((PyCFunctionObject *)callable)->m_ml;
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && arg0 != monitoring_missing) {
+        *descr_self = arg0;
+        return ((PyMethodDescrObject *)callable)->d_method;
+    }
+    return NULL;
+}
+
+/* CALL: (code, offset, callable, arg0) */
+static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkProfiler *p = active;
+    PyObject *descr_self;
+    PyMethodDef *key;
+    (void)self; (void)nargsf; (void)kw;
+
+    /* Calls of Python functions are seen by PY_START; leave at once. */
+    if (PK_LIKELY(p != NULL) && !PyFunction_Check(args[2])) {
+        key = builtin_key(args[2], args[3], &descr_self);
+        if (key != NULL)
+            builtin_event(p, 1, key, args[2], descr_self);
+    }
+    RETURN_NONE_FAST;
+}
+
+/* C_RETURN, C_RAISE: (code, offset, callable, arg0) */
+static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkProfiler *p = active;
+    PyObject *descr_self;
+    PyMethodDef *key;
+    (void)self; (void)nargsf; (void)kw;
+
+    if (PK_LIKELY(p != NULL)) {
+        key = builtin_key(args[2], args[3], &descr_self);
+        if (key != NULL)
+            builtin_event(p, 0, key, args[2], NULL);
+    }
+    RETURN_NONE_FAST;
+}
+
+static const struct {
+    const char *event;
+    vectorcallfunc fn;
+    int builtin; /* only registered when builtins are profiled */
+} monitoring_table[] = {
+    {"PY_START", cb_py_start, 0},   {"PY_RESUME", cb_py_start, 0},
+    {"PY_THROW", cb_py_start, 0},   {"PY_RETURN", cb_py_return, 0},
+    {"PY_YIELD", cb_py_return, 0},  {"PY_UNWIND", cb_py_return, 0},
+    {"CALL", cb_call, 1},           {"C_RETURN", cb_c_return, 1},
+    {"C_RAISE", cb_c_return, 1},
+};
+#define N_MONITORING_EVENTS (sizeof monitoring_table / sizeof monitoring_table[0])
+
+static PyObject *get_monitoring(void)
+{
+    PyObject *sys = PyImport_ImportModule("sys");
+    PyObject *mon;
+
+    if (sys == NULL)
+        return NULL;
+    mon = PyObject_GetAttrString(sys, "monitoring");
+    Py_DECREF(sys);
+    return mon;
+}
+
+/* Registers (or, with register_ == 0, unregisters) the callbacks and sets
+ * the event mask.  Returns 0 or -1 with an exception set. */
+static int monitoring_setup(PkProfiler *p, PyObject *mon, int register_)
+{
+    PyObject *events = PyObject_GetAttrString(mon, "events");
+    long mask = 0;
+    size_t i;
+    int rc = -1;
+
+    if (events == NULL)
+        return -1;
+    for (i = 0; i < N_MONITORING_EVENTS; i++) {
+        PyObject *ev, *cb, *r;
+        long bit;
+        if (monitoring_table[i].builtin && !p->builtins)
+            continue;
+        ev = PyObject_GetAttrString(events, monitoring_table[i].event);
+        if (ev == NULL)
+            goto done;
+        bit = PyLong_AsLong(ev);
+        if (register_) {
+            PkCallback *c = PyObject_New(PkCallback, &PkCallback_Type);
+            if (c == NULL) {
+                Py_DECREF(ev);
+                goto done;
+            }
+            c->vectorcall = monitoring_table[i].fn;
+            cb = (PyObject *)c;
+        }
+        else {
+            cb = pk_newref(Py_None);
+        }
+        r = PyObject_CallMethod(mon, "register_callback", "iOO", p->tool_id, ev, cb);
+        Py_DECREF(ev);
+        Py_DECREF(cb);
+        if (r == NULL)
+            goto done;
+        Py_DECREF(r);
+        mask |= bit;
+    }
+    {
+        PyObject *r = PyObject_CallMethod(mon, "set_events", "il", p->tool_id, register_ ? mask : 0L);
+        if (r == NULL)
+            goto done;
+        Py_DECREF(r);
+    }
+    rc = 0;
+done:
+    Py_DECREF(events);
+    return rc;
+}
+
+static int monitoring_enable(PkProfiler *p)
+{
+    /* Prefer the id reserved for profilers; fall back to the two ids no
+     * tool is conventionally given, so profkit can run under cProfile. */
+    static const int ids[] = {2, 4, 3};
+    PyObject *mon = get_monitoring();
+    size_t i;
+
+    if (mon == NULL)
+        return -1;
+    if (monitoring_missing == NULL) {
+        monitoring_missing = PyObject_GetAttrString(mon, "MISSING");
+        if (monitoring_missing == NULL)
+            goto error;
+    }
+    p->tool_id = -1;
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", ids[i], "profkit");
+        if (r != NULL) {
+            Py_DECREF(r);
+            p->tool_id = ids[i];
+            break;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            goto error;
+        PyErr_Clear();
+    }
+    if (p->tool_id < 0) {
+        PyErr_SetString(PyExc_ValueError, "another profiling tool is already active");
+        goto error;
+    }
+    if (monitoring_setup(p, mon, 1) < 0) {
+        PyObject *r;
+        PkSavedError saved;
+        pk_error_save(&saved);
+        monitoring_setup(p, mon, 0);
+        PyErr_Clear();
+        r = PyObject_CallMethod(mon, "free_tool_id", "i", p->tool_id);
+        Py_XDECREF(r);
+        PyErr_Clear();
+        pk_error_restore(&saved);
+        goto error;
+    }
+    Py_DECREF(mon);
+    return 0;
+error:
+    Py_DECREF(mon);
+    return -1;
+}
+
+static int monitoring_disable(PkProfiler *p)
+{
+    PyObject *mon = get_monitoring();
+    PyObject *r;
+    int rc = 0;
+
+    if (mon == NULL)
+        return -1;
+    if (monitoring_setup(p, mon, 0) < 0)
+        rc = -1;
+    r = PyObject_CallMethod(mon, "free_tool_id", "i", p->tool_id);
+    if (r == NULL)
+        rc = -1;
+    Py_XDECREF(r);
+    Py_DECREF(mon);
+    return rc;
+}
+
+#endif /* PK_HAVE_MONITORING */
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int want_monitoring(void)
+{
+#if PK_HAVE_MONITORING
+    const char *b = getenv("PROFKIT_BACKEND");
+    return !(b != NULL && strcmp(b, "legacy") == 0);
+#else
+    return 0;
+#endif
+}
+
+const char *pk_functracer_backend_name(void)
+{
+    return want_monitoring() ? "monitoring" : "legacy";
+}
+
+int pk_functracer_module_init(void)
+{
+    code_extra_index = pk_request_code_extra(NULL);
+    if (code_extra_index < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot available");
+        return -1;
+    }
+#if PK_HAVE_MONITORING
+    if (PyType_Ready(&PkCallback_Type) < 0)
+        return -1;
+#endif
+    return 0;
+}
+
+void pk_functracer_init(PkProfiler *p, PyObject *self)
+{
+    pk_stats_init(&p->stats);
+    p->gen = ++gen_counter;
+    p->subcalls = 1;
+    p->builtins = 1;
+    p->all_threads = 1;
+    p->self = self;
+}
+
+int pk_functracer_enable(PkProfiler *p)
+{
+    int rc;
+
+    if (p->enabled)
+        return 0;
+    if (active != NULL) {
+        PyErr_SetString(PyExc_ValueError, "another profkit profiler is already active");
+        return -1;
+    }
+    p->owner = PyThread_get_thread_ident();
+    p->nomemory = 0;
+    session++;
+    active = p;
+    p->backend = want_monitoring() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
+#if PK_HAVE_MONITORING
+    if (p->backend == PK_BACKEND_MONITORING)
+        rc = monitoring_enable(p);
+    else
+#endif
+        rc = legacy_enable(p);
+    if (rc < 0) {
+        active = NULL;
+        return -1;
+    }
+    /* The profiler must outlive its hooks; disable() drops this. */
+    Py_INCREF(p->self);
+    p->enabled = 1;
+    return 0;
+}
+
+int pk_functracer_disable(PkProfiler *p)
+{
+    int rc = 0;
+
+    if (!p->enabled)
+        goto report;
+#if PK_HAVE_MONITORING
+    if (p->backend == PK_BACKEND_MONITORING)
+        rc = monitoring_disable(p);
+    else
+#endif
+        rc = legacy_disable(p);
+    active = NULL;
+    session++;
+    p->enabled = 0;
+    flush_all(p);
+    free_threads(p);
+    Py_DECREF(p->self); /* may not free p: the caller holds a reference */
+    if (rc < 0)
+        return -1;
+report:
+    if (p->nomemory) {
+        p->nomemory = 0;
+        PyErr_SetString(PyExc_MemoryError, "memory was exhausted while profiling");
+        return -1;
+    }
+    return 0;
+}
+
+void pk_functracer_clear(PkProfiler *p)
+{
+    /* Open frames point at entries: drop them with the table. */
+    PkThread *t;
+    for (t = p->threads; t != NULL; t = t->next)
+        t->depth = 0;
+    pk_stats_clear(&p->stats, release_obj);
+    p->gen = ++gen_counter;
+}
+
+void pk_functracer_dealloc(PkProfiler *p)
+{
+    free_threads(p);
+    pk_stats_clear(&p->stats, release_obj);
+    Py_CLEAR(p->timer);
+}

@@ -1,0 +1,91 @@
+/* functracer.h: deterministic function-level profiling, cProfile's model.
+ *
+ * The tracer turns call and return events into PkStats updates with
+ * exactly cProfile's arithmetic (see docs/how-it-works.md): each thread
+ * keeps its own stack of PkFrame records; a return charges its elapsed
+ * ticks to the function's inline time, to its total time when the function
+ * is not still on the stack further down, and to the caller/callee edge.
+ *
+ * Backends: sys.monitoring with C-implemented callbacks on 3.12 and later;
+ * PyEval_SetProfile on 3.9 to 3.11 (or when PROFKIT_BACKEND=legacy).
+ *
+ * GIL: every function here needs it.  One profkit profiler can be active
+ * in the process at a time; pk_functracer_enable() refuses a second one.
+ * Callbacks never raise: an allocation failure sets a sticky flag that
+ * pk_functracer_disable() reports as MemoryError. */
+#ifndef PROFKIT_FUNCTRACER_H
+#define PROFKIT_FUNCTRACER_H
+
+#include "compat.h"
+#include "stats.h"
+
+typedef struct {
+    int64_t t0;   /* ticks at entry */
+    int64_t subt; /* ticks spent in callees that have returned */
+    PkEntry *entry;
+    PkEdge *edge; /* caller -> entry, when subcalls are recorded */
+} PkFrame;
+
+typedef struct PkThread {
+    PkFrame *frames;
+    size_t depth, cap;
+    struct PkThread *next;
+} PkThread;
+
+typedef struct {
+    PkStats stats;
+    uint32_t gen;       /* stamps code-object extra slots; new on clear */
+    int subcalls;       /* record caller -> callee edges */
+    int builtins;       /* profile C functions */
+    int all_threads;    /* 0: only the thread that called enable() */
+    int enabled;
+    int nomemory;       /* sticky: an allocation failed in a callback */
+    int backend;        /* PK_BACKEND_* in use while enabled */
+    int tool_id;        /* sys.monitoring tool id while enabled */
+    unsigned long owner;/* thread ident of the enabling thread */
+    PyObject *timer;    /* strong: custom timer callable, or NULL */
+    double timeunit;    /* seconds per custom-timer unit, 0 = seconds */
+    PkThread *threads;  /* stacks of the threads seen this session */
+    PyObject *self;     /* borrowed: the Python object embedding this */
+} PkProfiler;
+
+#define PK_BACKEND_LEGACY 1
+#define PK_BACKEND_MONITORING 2
+
+/* Module-level setup: requests the code-object extra index and readies the
+ * callback type.  Returns 0, or -1 with an exception set. */
+int pk_functracer_module_init(void);
+
+/* Initialises p (which is zeroed memory inside its Python object). */
+void pk_functracer_init(PkProfiler *p, PyObject *self);
+
+/* Starts profiling.  Returns 0, or -1 with ValueError when another profkit
+ * profiler or every sys.monitoring tool id is in use. */
+int pk_functracer_enable(PkProfiler *p);
+
+/* Stops profiling and completes every call still open, as cProfile does.
+ * Returns 0, or -1 with MemoryError if a callback ran out of memory. */
+int pk_functracer_disable(PkProfiler *p);
+
+/* Drops all statistics (the profiler may stay enabled). */
+void pk_functracer_clear(PkProfiler *p);
+
+/* Releases everything; p must be disabled. */
+void pk_functracer_dealloc(PkProfiler *p);
+
+/* The backend the next enable() will use: "monitoring" or "legacy". */
+const char *pk_functracer_backend_name(void);
+
+/* Seconds per stored tick for p: the custom timer's unit, 1e-9 for a
+ * custom timer without one, or the engine clock's calibration. */
+double pk_functracer_factor(const PkProfiler *p);
+
+/* A C function (METH_VARARGS) suitable for threading.setprofile(): on its
+ * first call in a new thread it installs the legacy hook there. */
+PyObject *pk_functracer_thread_hook(PyObject *mod, PyObject *args);
+
+/* Remembers the module's _thread_hook function (strong reference), which
+ * legacy_enable() hands to threading.setprofile().  Called at import. */
+void pk_functracer_set_thread_hook(PyObject *hook);
+
+#endif /* PROFKIT_FUNCTRACER_H */

@@ -1,0 +1,84 @@
+/* timer.c: clock selection and TSC calibration (see timer.h).
+ * Pure C.  pk_timer_init() runs at module import under the GIL; the other
+ * functions only read state it wrote, apart from the calibration cache,
+ * which is a benign race of equal doubles. */
+#include "timer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pk_timer_use_tsc = 0;
+
+static int64_t anchor_ticks;
+static int64_t anchor_ns;
+static double cached_spt; /* 0 until a span of over one second was seen */
+
+/* True when /proc/cpuinfo lists both flags that make the TSC a wall clock:
+ * constant_tsc (fixed rate across frequency changes) and nonstop_tsc (keeps
+ * counting in deep sleep states). */
+static int cpu_has_invariant_tsc(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    int found = 0;
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        found = strstr(line, " constant_tsc") != NULL && strstr(line, " nonstop_tsc") != NULL;
+        break; /* the first CPU speaks for all of them */
+    }
+    fclose(f);
+    return found;
+}
+
+int pk_timer_init(void)
+{
+    const char *force = getenv("PROFKIT_CLOCK");
+
+    pk_timer_use_tsc = 0;
+#if PK_TIMER_HAVE_TSC
+    if (force != NULL && strcmp(force, "tsc") == 0)
+        pk_timer_use_tsc = 1;
+    else if (force == NULL || strcmp(force, "monotonic") != 0)
+        pk_timer_use_tsc = cpu_has_invariant_tsc();
+#else
+    (void)force;
+#endif
+    anchor_ns = pk_timer_monotonic_ns();
+    anchor_ticks = pk_timer_now();
+    cached_spt = 0.0;
+    return PK_OK;
+}
+
+double pk_timer_seconds_per_tick(void)
+{
+    int64_t ns, ticks;
+
+    if (!pk_timer_use_tsc)
+        return 1e-9;
+    if (cached_spt > 0.0)
+        return cached_spt;
+    /* Wait until the anchor is at least 50 ms old: short spans would let
+     * the ~30 ns uncertainty of each clock read dominate. */
+    do {
+        ns = pk_timer_monotonic_ns();
+        ticks = pk_timer_now();
+    } while (ns - anchor_ns < 50000000);
+    if (ticks <= anchor_ticks)
+        return 1e-9; /* cannot happen with an invariant TSC; stay sane */
+    {
+        double spt = (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
+        if (ns - anchor_ns > 1000000000)
+            cached_spt = spt;
+        return spt;
+    }
+}
+
+const char *pk_timer_source(void)
+{
+    return pk_timer_use_tsc ? "tsc" : "monotonic";
+}

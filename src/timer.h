@@ -1,0 +1,61 @@
+/* timer.h: the engine's clock.
+ *
+ * pk_timer_now() returns ticks of a monotonic clock.  On x86-64 CPUs that
+ * report an invariant TSC (constant_tsc and nonstop_tsc in /proc/cpuinfo)
+ * a tick is one TSC cycle, read with rdtsc (a few nanoseconds); elsewhere,
+ * or when PROFKIT_CLOCK=monotonic is set, a tick is one nanosecond of
+ * clock_gettime(CLOCK_MONOTONIC).  Ticks become seconds only at report
+ * time, through pk_timer_seconds_per_tick().
+ *
+ * Pure C, no Python.h.  Thread-safe: the clock choice is made once by
+ * pk_timer_init() before any tracing starts and never changes afterwards. */
+#ifndef PROFKIT_TIMER_H
+#define PROFKIT_TIMER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define PK_TIMER_HAVE_TSC 1
+#else
+#define PK_TIMER_HAVE_TSC 0
+#endif
+
+/* Nonzero when the TSC is the clock; set by pk_timer_init(). */
+extern int pk_timer_use_tsc;
+
+/* Chooses the clock (honouring PROFKIT_CLOCK=tsc|monotonic) and records the
+ * calibration anchor.  Call once, before any tracing.  Returns PK_OK. */
+int pk_timer_init(void);
+
+/* Nanoseconds of CLOCK_MONOTONIC. */
+PK_INLINE int64_t pk_timer_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Current time in ticks.  Safe from any thread, with or without the GIL. */
+PK_INLINE int64_t pk_timer_now(void)
+{
+#if PK_TIMER_HAVE_TSC
+    if (PK_LIKELY(pk_timer_use_tsc))
+        return (int64_t)__rdtsc();
+#endif
+    return pk_timer_monotonic_ns();
+}
+
+/* Seconds per tick.  For the TSC this is measured against CLOCK_MONOTONIC
+ * between pk_timer_init() and now; if that span is shorter than 50 ms the
+ * call waits until it is 50 ms long, so the error stays below 1e-5.
+ * The result is cached once the span exceeds one second. */
+double pk_timer_seconds_per_tick(void);
+
+/* "tsc" or "monotonic". */
+const char *pk_timer_source(void);
+
+#endif /* PROFKIT_TIMER_H */
