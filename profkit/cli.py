@@ -92,7 +92,9 @@ def cmd_func(argv):
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
     prof = Profile(builtins=not opts.no_builtins, all_threads=not opts.main_thread_only)
-    outcome = _runner.run_target(target, prof.enable, prof.disable)
+    prof._hidden_files = frozenset({_runner.__file__})
+    prof._hidden_labels = frozenset({f"<method '_pause_thread' of '{_engine_type_name()}' objects>"})
+    outcome = _runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)
     try:
         if outfile is not None:
             prof.dump_stats(outfile)
@@ -105,6 +107,12 @@ def cmd_func(argv):
     except OSError as exc:
         raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
     return _runner.finish(outcome)
+
+
+def _engine_type_name():
+    from profkit import _engine
+
+    return f"{_engine.Profiler.__module__}.{_engine.Profiler.__qualname__}"
 
 
 def _quiet_stdout():

@@ -58,6 +58,10 @@ class Profile(_engine.Profiler):
 
     def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True):
         super().__init__(timer, timeunit, subcalls, builtins, all_threads)
+        # Source files whose functions are left out of the stats: the CLI
+        # hides its own runner this way.
+        self._hidden_files = frozenset()
+        self._hidden_labels = frozenset()
 
     # -- raw data ---------------------------------------------------------
     def getstats(self):
@@ -76,7 +80,7 @@ class Profile(_engine.Profiler):
 
     def snapshot_stats(self):
         """Build ``self.stats`` from what has been collected so far."""
-        entries = self._rawstats()
+        entries = [e for e in self._rawstats() if not self._is_hidden(e[0])]
         self.stats = {}
         callersdicts = {}
         for code, nc, rc, total, inline, _calls in entries:
@@ -102,6 +106,11 @@ class Profile(_engine.Profiler):
                     total += prev[3]
                 # callers: (total calls, primitive calls, tottime, cumtime)
                 callers[func] = nc, cc, inline, total
+
+    def _is_hidden(self, code):
+        if isinstance(code, str):
+            return code in self._hidden_labels
+        return code.co_filename in self._hidden_files
 
     # -- reporting --------------------------------------------------------
     def print_stats(self, sort=-1):

@@ -29,6 +29,7 @@ static uint32_t session = 1;       /* bumped on every enable */
  * touched by their own thread. */
 static __thread PkThread *tls_thread = NULL;
 static __thread uint32_t tls_session = 0;
+static __thread PkThread *tls_paused = NULL; /* see pk_functracer_pause */
 
 #if PK_HAVE_MONITORING
 static PyObject *monitoring_missing = NULL; /* sys.monitoring.MISSING */
@@ -871,6 +872,23 @@ report:
         return -1;
     }
     return 0;
+}
+
+void pk_functracer_pause(PkProfiler *p, int pause)
+{
+    if (!p->enabled)
+        return;
+    if (pause) {
+        PkThread *t = current_thread(p);
+        if (t != NULL) {
+            tls_paused = t;
+            tls_thread = NULL; /* with tls_session current: "ignore" */
+        }
+    }
+    else if (tls_paused != NULL && tls_session == session) {
+        tls_thread = tls_paused;
+        tls_paused = NULL;
+    }
 }
 
 void pk_functracer_clear(PkProfiler *p)

@@ -67,6 +67,12 @@ int pk_functracer_enable(PkProfiler *p);
  * Returns 0, or -1 with MemoryError if a callback ran out of memory. */
 int pk_functracer_disable(PkProfiler *p);
 
+/* Stops (pause=1) or restarts (pause=0) recording events of the calling
+ * thread only, keeping its stack: profkit's own bookkeeping between the
+ * program's end and disable() (waiting for its threads) stays out of the
+ * profile.  No-op when p is not enabled. */
+void pk_functracer_pause(PkProfiler *p, int pause);
+
 /* Drops all statistics (the profiler may stay enabled). */
 void pk_functracer_clear(PkProfiler *p);
 

@@ -121,6 +121,15 @@ static PyObject *Profiler_disable(ProfilerObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *Profiler_pause(ProfilerObject *self, PyObject *flag)
+{
+    int pause = PyObject_IsTrue(flag);
+    if (pause < 0)
+        return NULL;
+    pk_functracer_pause(&self->prof, pause);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Profiler_clear(ProfilerObject *self, PyObject *unused)
 {
     (void)unused;
@@ -202,6 +211,8 @@ static PyMethodDef Profiler_methods[] = {
      "enable(subcalls=True, builtins=True)\n\nStart collecting profiling information."},
     {"disable", (PyCFunction)Profiler_disable, METH_NOARGS,
      "disable()\n\nStop collecting; calls still open are completed now."},
+    {"_pause_thread", (PyCFunction)Profiler_pause, METH_O,
+     "_pause_thread(flag): stop/restart recording the calling thread's events."},
     {"clear", (PyCFunction)Profiler_clear, METH_NOARGS, "clear()\n\nForget all statistics."},
     {"_rawstats", (PyCFunction)Profiler_getstats, METH_NOARGS,
      "_rawstats() -> [(code, callcount, reccallcount, totaltime, inlinetime, calls)]"},

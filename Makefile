@@ -1,0 +1,37 @@
+# profkit: every target bootstraps the virtual environment it needs.
+# `make help` lists them.
+
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+PYVERSIONS ?= 3.9 3.10 3.11 3.12 3.13
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: help demo test test-all test-asan test-valgrind bench lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(VENV)/.ready: pyproject.toml setup.py $(wildcard src/*.c src/*.h)
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel
+	PROFKIT_WERROR=1 $(VPY) -m pip install -q -e '.[test,examples]'
+	touch $@
+
+demo: $(VENV)/.ready  ## set up .venv and walk through the tutorial on examples/
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) docs/demo.py
+
+test: $(VENV)/.ready  ## set up .venv and run the whole suite
+	$(VENV)/bin/pytest -q
+
+test-all:  ## run the suite on every CPython 3.9-3.13 that pyenv has
+	@PYTHONS="$(PYVERSIONS)" sh .ci/test-all.sh
+
+test-asan:  ## run the suite against an AddressSanitizer + UBSan build
+	@sh .ci/test-asan.sh
+
+bench: $(VENV)/.ready  ## measure overheads against cProfile; writes bench/RESULTS.md
+	@PYTHONS="$(PYVERSIONS)" sh bench/bench-all.sh
+
+clean:  ## remove build output and virtual environments
+	rm -rf build dist *.egg-info profkit/*.so .venv .venv-* .pytest_cache

@@ -1,0 +1,293 @@
+"""profkit.Profile against cProfile.Profile: the same numbers, exactly.
+
+With a fake clock that advances one tick per read, every field of every
+function and every caller edge must equal cProfile's on this Python, which
+also proves both profilers read the clock at the same events."""
+import cProfile
+import gc
+import io
+import itertools
+import marshal
+import os
+import pstats
+import sys
+import threading
+
+import pytest
+
+import mixed
+import profkit
+from profkit import _engine
+
+OWN = ("disable", "_pause_thread")
+
+
+def collect(cls, func, **kw):
+    ticks = itertools.count()
+    prof = cls(lambda: next(ticks), 1.0, **kw)
+    prof.enable()
+    func()
+    prof.disable()
+    prof.create_stats()
+    return {k: v for k, v in prof.stats.items() if not any(o in k[2] for o in OWN)}
+
+
+def strip_own(stats):
+    out = {}
+    for k, (cc, nc, tt, ct, callers) in stats.items():
+        callers = {c: v for c, v in callers.items() if not any(o in c[2] for o in OWN)}
+        out[k] = (cc, nc, tt, ct, callers)
+    return out
+
+
+@pytest.mark.parametrize("builtins", [True, False])
+@pytest.mark.parametrize("subcalls", [True, False])
+def test_equals_cprofile_with_fake_clock(builtins, subcalls):
+    ours = collect(profkit.Profile, mixed.main, builtins=builtins, subcalls=subcalls)
+    theirs = collect(cProfile.Profile, mixed.main, builtins=builtins, subcalls=subcalls)
+    assert strip_own(ours) == strip_own(theirs)
+    assert len(ours) >= (20 if builtins else 15)
+
+
+def test_recursion_counts_are_total_over_primitive():
+    stats = collect(profkit.Profile, lambda: mixed.fib(10))
+    key = (mixed.fib.__code__.co_filename, mixed.fib.__code__.co_firstlineno, "fib")
+    cc, nc, tt, ct, callers = stats[key]
+    assert (cc, nc) == (1, 177)
+    # fib called itself 176 times, 175 of them while already recursing
+    assert callers[key][:2] == (176, 0) or callers[key][0] == 176
+
+
+def test_mutual_recursion_and_generators_counts():
+    stats = collect(profkit.Profile, mixed.main)
+    by_name = {k[2]: v for k, v in stats.items() if k[0] == mixed.__file__}
+    assert by_name["is_even"][:2] == (1, 16)
+    # is_odd's first call is not recursive (is_odd was not on the stack)
+    assert by_name["is_odd"][:2] == (1, 15)
+    # boom(i) for i in 0..4: five outer calls, 0+1+2+3+4 recursive ones
+    assert by_name["boom"][:2] == (5, 15)
+    # every resume of a generator is a call, as in cProfile: gen(10) runs for
+    # 2 next(), 1 throw(), 8 more yields and the final return (12), gen(5)
+    # for 1 next() and the close() (2)
+    assert by_name["gen"][:2] == (14, 14)
+
+
+def test_default_timer_is_seconds_and_positive():
+    prof = profkit.Profile()
+    with prof:
+        mixed.fib(15)
+    prof.create_stats()
+    fib = [v for k, v in prof.stats.items() if k[2] == "fib"][0]
+    assert fib[1] == 1973
+    assert 0 < fib[3] < 5.0
+    assert fib[2] <= fib[3] + 1e-9
+
+
+def test_pstats_reads_profile_and_dump(tmp_path):
+    prof = profkit.Profile()
+    prof.runcall(mixed.main)
+    st = pstats.Stats(prof)
+    assert st.total_calls > 100
+    out = tmp_path / "x.prof"
+    prof2 = profkit.Profile()
+    prof2.runcall(mixed.main)
+    prof2.dump_stats(str(out))
+    assert os.listdir(tmp_path) == ["x.prof"]  # no temporary file left
+    loaded = pstats.Stats(str(out))
+    assert loaded.total_calls == pstats.Stats(str(out)).total_calls > 100
+    with open(out, "rb") as f:
+        raw = marshal.load(f)
+    assert all(len(k) == 3 and len(v) == 5 for k, v in raw.items())
+
+
+def test_print_stats_matches_pstats_layout(capsys):
+    prof = profkit.Profile()
+    prof.runcall(mixed.fib, 8)
+    prof.print_stats("calls")
+    out = capsys.readouterr().out
+    assert "function calls (" in out and "primitive calls) in" in out
+    assert "Ordered by: call count" in out
+    assert "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)" in out
+    assert "67/1" in out
+
+
+def test_getstats_shape():
+    prof = profkit.Profile()
+    prof.runcall(mixed.fib, 5)
+    entries = prof.getstats()
+    fib = [e for e in entries if getattr(e.code, "co_name", None) == "fib"][0]
+    assert fib.callcount == 15 and fib.reccallcount == 14
+    assert fib.totaltime >= 0 and fib.inlinetime >= 0
+    assert [c.code.co_name for c in fib.calls] == ["fib"]
+    assert fib.calls[0].callcount == 14
+
+
+def test_run_runctx_and_module_functions(capsys, tmp_path):
+    prof = profkit.Profile()
+    prof.runctx("fib(6)", {"fib": mixed.fib}, {})
+    assert [v[1] for k, v in pstats.Stats(prof).stats.items() if k[2] == "fib"] == [25]
+    profkit.runctx("fib(6)", {"fib": mixed.fib}, {}, sort="calls")
+    assert "25/1" in capsys.readouterr().out
+    path = tmp_path / "r.prof"
+    profkit.runctx("fib(6)", {"fib": mixed.fib}, {}, filename=str(path))
+    assert pstats.Stats(str(path)).total_calls >= 25
+
+
+def test_stats_accumulate_over_enable_disable_and_clear():
+    prof = profkit.Profile()
+    for _ in range(3):
+        prof.enable()
+        mixed.fib(5)
+        prof.disable()
+    prof.create_stats()
+    assert [v[1] for k, v in prof.stats.items() if k[2] == "fib"] == [45]
+    prof.clear()
+    prof.runcall(mixed.fib, 5)
+    assert [v[1] for k, v in pstats.Stats(prof).stats.items() if k[2] == "fib"] == [15]
+
+
+def test_second_profiler_is_refused():
+    a, b = profkit.Profile(), profkit.Profile()
+    a.enable()
+    try:
+        with pytest.raises(ValueError, match="already active"):
+            b.enable()
+    finally:
+        a.disable()
+    b.runcall(mixed.fib, 3)
+
+
+def test_open_calls_are_completed_on_disable():
+    prof = profkit.Profile(lambda: 0.0)
+
+    def outer():
+        prof.disable()
+
+    prof.enable()
+    outer()
+    prof.create_stats()
+    assert [v[:2] for k, v in prof.stats.items() if k[2] == "outer"] == [(1, 1)]
+
+
+def test_raising_timer_is_unraisable_not_fatal():
+    calls = []
+
+    def bad():
+        calls.append(1)
+        raise RuntimeError("timer broke")
+
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_type)
+    try:
+        prof = profkit.Profile(bad)
+        prof.runcall(mixed.fib, 3)
+    finally:
+        sys.unraisablehook = old
+    assert seen and set(seen) == {RuntimeError}
+    assert [v[1] for k, v in pstats.Stats(prof).stats.items() if k[2] == "fib"] == [5]
+
+
+def test_threads_get_their_own_stacks_and_exact_counts():
+    def work():
+        for _ in range(50):
+            mixed.fib(6)
+
+    prof = profkit.Profile()
+    prof.enable()
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    work_key = [k for k in stats if k[2] == "work"][0]
+    fib_key = [k for k in stats if k[2] == "fib"][0]
+    assert stats[work_key][:2] == (4, 4)
+    assert stats[fib_key][:2] == (200, 200 * 25)
+    # cumulative time of work covers its fib calls on the same thread
+    assert stats[work_key][3] >= stats[fib_key][3] / 4 * 0.9 / 4
+
+
+def test_main_thread_only():
+    def work():
+        mixed.fib(6)
+
+    prof = profkit.Profile(all_threads=False)
+    prof.enable()
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    mixed.fib(3)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    assert not [k for k in stats if k[2] == "work"]
+    assert [v[1] for k, v in stats.items() if k[2] == "fib"] == [5]
+
+
+def test_no_reference_leak_on_code_objects():
+    def victim():
+        return 1
+
+    code = victim.__code__
+    before = sys.getrefcount(code)
+    for _ in range(3):
+        prof = profkit.Profile()
+        prof.runcall(victim)
+        prof.create_stats()
+        del prof
+        gc.collect()
+    assert sys.getrefcount(code) == before
+
+
+def test_repeat_until_plateau_no_growth():
+    import tracemalloc
+
+    def once():
+        prof = profkit.Profile()
+        prof.runcall(mixed.main)
+        prof.getstats()
+
+    for _ in range(5):
+        once()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(20):
+        once()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 200_000
+
+
+def test_clock_info():
+    info = _engine.clock_info()
+    assert info["source"] in ("tsc", "monotonic")
+    assert 1e-12 < info["seconds_per_tick"] <= 1e-9 + 1e-15
+
+
+def test_backend_matches_python_version():
+    expected = "monitoring" if sys.version_info >= (3, 12) else "legacy"
+    if os.environ.get("PROFKIT_BACKEND") == "legacy":
+        expected = "legacy"
+    assert _engine.backend() == expected
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+def test_runs_beside_cprofile_on_another_tool_id():
+    outer = cProfile.Profile()
+    outer.enable()
+    try:
+        prof = profkit.Profile()
+        prof.runcall(mixed.fib, 4)
+    finally:
+        outer.disable()
+    assert [v[1] for k, v in pstats.Stats(prof).stats.items() if k[2] == "fib"] == [9]
+
+
+def test_print_stats_default_sort_is_stdname(capsys):
+    prof = profkit.Profile()
+    prof.runcall(mixed.fib, 3)
+    prof.print_stats()
+    assert "Ordered by: standard name" in capsys.readouterr().out
