@@ -200,7 +200,10 @@ def finish(outcome):
         print(outcome.exit_message, file=sys.stderr)
     if outcome.exc is not None:
         exc = outcome.exc
-        sys.excepthook(type(exc), exc, _strip_own_frames(exc))
+        tb = _strip_own_frames(exc)
+        # Newer pythons print value.__traceback__, older ones the tb given.
+        exc.__traceback__ = tb
+        sys.excepthook(type(exc), exc, tb)
     if outcome.interrupted:
         sys.stdout.flush()
         sys.stderr.flush()

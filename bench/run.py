@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Benchmark harness: wall-clock overhead of profkit against cProfile.
+
+Each workload is a script run as a subprocess of the interpreter under test,
+once per *variant* (plain, under cProfile, under profkit, ...).  The harness
+times the whole process, repeats in rounds that alternate the order of the
+variants, and reports medians as a markdown table:
+
+    python bench/run.py                          # every workload, 5 rounds
+    python bench/run.py --python /tmp/v3.12/bin/python --workloads fib,oop
+    python bench/run.py --repeat 9 --out bench/RESULTS.md
+
+Adding a measurement is a dict entry: a new tool is one ``Variant`` in
+``VARIANTS`` (an argv template), a new workload one ``Workload`` in
+``WORKLOADS``.  See bench/README.md for the method.
+
+Standard library only; runs on every Python profkit supports (3.9+).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+WORKLOAD_DIR = BENCH_DIR / "workloads"
+EXAMPLES_DIR = REPO_ROOT / "examples"
+
+
+# ---- what to run --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running a workload.
+
+    ``argv`` is a template: each word is formatted with ``{python}`` (the
+    interpreter under test), ``{script}`` (the workload's absolute path) and
+    ``{out}`` (a scratch file in a temporary directory, for profile output);
+    the workload's own arguments are appended after the last word, so the
+    template must end with ``{script}``.
+    """
+
+    argv: Tuple[str, ...]
+    label: str
+    # Variants compared against cProfile get a row in the main table (their
+    # median goes in the "profkit" column).  Anything else (line profiler,
+    # memory tools, ...) is listed in the "other variants" table, as a ratio
+    # to plain only.
+    vs_cprofile: bool = False
+    # Run for every workload (True), or only for workloads naming it in
+    # ``Workload.extra_variants`` (False).
+    default: bool = True
+    # Modules the interpreter under test must import for this variant to run.
+    requires: Tuple[str, ...] = ()
+    # Extra environment variables for the subprocess.
+    env: Dict[str, str] = field(default_factory=dict)
+
+
+PROFKIT_FUNC = ("{python}", "-m", "profkit", "func", "-o", "{out}")
+
+# The order here is the order of the runs in a forward round and of the rows
+# in the tables.  "plain" and "cProfile" are the two references of every ratio.
+VARIANTS: Dict[str, Variant] = {
+    "plain": Variant(("{python}", "{script}"), "plain"),
+    # -o: cProfile would otherwise print its table, and formatting and writing
+    # the text would be part of what we time.
+    "cProfile": Variant(("{python}", "-m", "cProfile", "-o", "{out}", "{script}"), "cProfile"),
+    "profkit": Variant(PROFKIT_FUNC + ("{script}",), "profkit", vs_cprofile=True,
+                       requires=("profkit",)),
+    # cProfile always profiles builtins: this row shows what skipping them buys.
+    "profkit-nobuiltins": Variant(PROFKIT_FUNC + ("--no-builtins", "{script}"),
+                                  "profkit --no-builtins", vs_cprofile=True, default=False,
+                                  requires=("profkit",)),
+    # cProfile profiles one thread; profkit all of them unless told otherwise.
+    "profkit-mainthread": Variant(PROFKIT_FUNC + ("--main-thread-only", "{script}"),
+                                  "profkit --main-thread-only", vs_cprofile=True, default=False,
+                                  requires=("profkit",)),
+    # Later tools are one entry each, for instance:
+    # "profkit-line": Variant(("{python}", "-m", "profkit", "line", "-o", "{out}", "{script}"),
+    #                         "profkit line", requires=("profkit",)),
+}
+
+REFERENCES = ("plain", "cProfile")
+
+
+@dataclass(frozen=True)
+class Workload:
+    path: Path
+    description: str
+    args: Tuple[str, ...] = ()
+    # Modules the interpreter under test must import, else the workload is
+    # skipped with a note.
+    requires: Tuple[str, ...] = ()
+    # Non-default variants (``Variant.default=False``) to run as well.
+    extra_variants: Tuple[str, ...] = ()
+
+
+WORKLOADS: Dict[str, Workload] = {
+    "fib": Workload(WORKLOAD_DIR / "fib.py", "call-heavy recursion",
+                    extra_variants=("profkit-nobuiltins",)),
+    "loops": Workload(WORKLOAD_DIR / "loops.py", "arithmetic loops, few calls"),
+    "oop": Workload(WORKLOAD_DIR / "oop.py", "classes, methods, properties"),
+    "generators": Workload(WORKLOAD_DIR / "generators.py", "generator pipelines"),
+    "exceptions": Workload(WORKLOAD_DIR / "exceptions.py", "raise/catch across frames"),
+    "threads": Workload(WORKLOAD_DIR / "threads.py", "4 threads of pure Python",
+                        extra_variants=("profkit-mainthread",)),
+    "slow": Workload(EXAMPLES_DIR / "time" / "slow.py", "example: sleeps"),
+    "linalg": Workload(EXAMPLES_DIR / "time" / "linalg.py", "example: numpy/scipy",
+                       requires=("numpy", "scipy")),
+    "mem": Workload(EXAMPLES_DIR / "memory" / "mem.py", "example: big lists"),
+}
+
+
+# ---- the interpreter under test ----------------------------------------------
+
+# Run in the interpreter under test: what it is, what it can import, and
+# profkit's clock.  Prints one JSON object.
+PROBE = r"""
+import importlib, json, platform, sys
+out = {"version": platform.python_version(), "implementation": platform.python_implementation(),
+       "full_version": " ".join(sys.version.split()), "executable": sys.executable,
+       "missing": [], "profkit": None, "clock": None}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        out["missing"].append(name)
+try:
+    import profkit, profkit._engine as engine
+    out["profkit"] = {"file": profkit.__file__, "version": getattr(profkit, "__version__", "?")}
+    out["clock"] = repr(engine.clock_info())
+except Exception as exc:
+    out["profkit_error"] = "%s: %s" % (type(exc).__name__, exc)
+print(json.dumps(out))
+"""
+
+
+def probe(python: str, env: Dict[str, str], modules: List[str]) -> dict:
+    proc = subprocess.run([python, "-c", PROBE] + modules, env=env, cwd=tempfile.gettempdir(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    if proc.returncode != 0:
+        sys.exit(f"run.py: cannot run {python}:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def subprocess_env(python: str, modules: List[str]) -> Tuple[Dict[str, str], dict]:
+    """The environment of every run, and the probe of the interpreter in it.
+
+    profkit comes from the environment if the interpreter can import it (an
+    installed or in-place build); failing that, the repository root is put in
+    front of PYTHONPATH (for an in-place build made after the fact).
+    """
+    env = dict(os.environ)
+    env["PYTHONHASHSEED"] = "0"  # same dict/set layouts in every run
+    info = probe(python, env, modules)
+    if info["profkit"] is None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+        info = probe(python, env, modules)
+        if info["profkit"] is None:
+            print(f"run.py: warning: {python} cannot import profkit "
+                  f"({info.get('profkit_error')}); build it in place with\n"
+                  f"  cd {REPO_ROOT} && {python} setup.py -q build_ext --inplace",
+                  file=sys.stderr)
+    return env, info
+
+
+# ---- measuring ----------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """The timings of one variant on one workload."""
+
+    times: List[float] = field(default_factory=list)
+    error: Optional[str] = None  # set when a run failed: the variant stops there
+    skipped: Optional[str] = None  # set when it was not run at all, and why
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.skipped is None and bool(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def command(variant: Variant, workload: Workload, python: str, out: Path) -> List[str]:
+    words = {"python": python, "script": str(workload.path), "out": str(out)}
+    return [w.format(**words) for w in variant.argv] + list(workload.args)
+
+
+def run_once(argv: List[str], env: Dict[str, str], cwd: str, timeout: float) -> Tuple[float, Optional[str]]:
+    """Wall-clock seconds of one run, and an error text if it failed."""
+    start = time.perf_counter()
+    try:
+        # The program's output is discarded; stderr is kept for error reports.
+        proc = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - start, f"timed out after {timeout:g} s"
+    except OSError as exc:
+        return time.perf_counter() - start, str(exc)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        return elapsed, f"exit status {proc.returncode}\n{err}"
+    return elapsed, None
+
+
+def measure(name: str, workload: Workload, variants: List[str], python: str,
+            env: Dict[str, str], rounds: int, timeout: float, log) -> Dict[str, Result]:
+    """Time every variant of one workload, `rounds` times each.
+
+    An untimed warm-up run of each variant comes first (it fills the page
+    cache and the .pyc files, and catches broken variants early).  Then each
+    round runs every variant once, the order reversed every other round
+    (ABC, CBA, ABC, ...) so that a slow drift of the machine weighs the same
+    on all variants.
+    """
+    results = {v: Result() for v in variants}
+    with tempfile.TemporaryDirectory(prefix="profkit-bench-") as scratch:
+
+        def run(vname: str, timed: bool) -> None:
+            res = results[vname]
+            if res.error is not None:
+                return
+            argv = command(VARIANTS[vname], workload, python, Path(scratch) / f"{vname}.out")
+            venv = dict(env, **VARIANTS[vname].env)
+            elapsed, error = run_once(argv, venv, scratch, timeout)
+            if error is not None:
+                res.error = error
+                log(f"  {name} / {vname}: FAILED: {shlex.join(argv)}")
+                log("    " + error.replace("\n", "\n    "))
+            elif timed:
+                res.times.append(elapsed)
+
+        log(f"{name}: warm-up")
+        for vname in variants:
+            run(vname, timed=False)
+        for r in range(rounds):
+            order = variants if r % 2 == 0 else variants[::-1]
+            for vname in order:
+                run(vname, timed=True)
+            done = ", ".join(f"{v} {results[v].times[-1]:.3f}" for v in order
+                             if results[v].error is None and results[v].times)
+            log(f"{name}: round {r + 1}/{rounds}: {done}")
+    return results
+
+
+# ---- reporting ----------------------------------------------------------------
+
+# A cProfile overhead below this fraction of the plain run is within the noise
+# of the measurement: the ratio of overheads is then not reported.
+NOISE_FRACTION = 0.05
+
+
+def cell_time(res: Optional[Result]) -> str:
+    if res is None:
+        return "—"
+    if res.skipped is not None:
+        return "skipped"
+    if not res.ok:
+        return "error"
+    return f"{res.median:.3f}"
+
+
+def cell_ratio(res: Optional[Result], base: Optional[Result]) -> str:
+    if res is None or base is None:
+        return "—"
+    if not (res.ok and base.ok):
+        return "error" if (res.error or base.error) else "—"
+    return f"{res.median / base.median:.2f}"
+
+
+def cell_overhead_ratio(res: Result, cprof: Result, plain: Result) -> Tuple[str, bool]:
+    """(profkit − plain) / (cProfile − plain), and whether it was too noisy."""
+    if not (res.ok and cprof.ok and plain.ok):
+        return ("error" if (res.error or cprof.error or plain.error) else "—"), False
+    base = cprof.median - plain.median
+    if base < NOISE_FRACTION * plain.median:
+        return "n/a†", True
+    return f"{(res.median - plain.median) / base:.2f}", False
+
+
+def render(info: dict, rounds: int, python: str, all_results: Dict[str, Dict[str, Result]],
+           notes: List[str]) -> str:
+    lines = []
+    now = datetime.datetime.now().astimezone()
+    lines.append(f"## {info['implementation']} {info['version']} — {now:%Y-%m-%d %H:%M}")
+    lines.append("")
+    lines.append(f"- Date: {now.isoformat(timespec='seconds')}")
+    cmdline = shlex.join([sys.executable] + sys.argv)
+    lines.append(f"- Command: `{cmdline}`")
+    lines.append(f"- Python: `{python}` — {info['full_version']}")
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    core_text = f"{cores} logical" + (f" ({usable} usable)" if usable != cores else "")
+    lines.append(f"- CPU: {cpu_model()}, {core_text}; load average at end: "
+                 + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    lines.append(f"- OS: {platform.platform()}")
+    if info["profkit"]:
+        lines.append(f"- profkit {info['profkit']['version']} from `{info['profkit']['file']}`"
+                     f"{git_revision()}")
+        lines.append(f"- profkit clock: `{info['clock']}`")
+    else:
+        lines.append(f"- profkit: not importable ({info.get('profkit_error')})")
+    lines.append(f"- Method: {rounds} round{'s' if rounds != 1 else ''}, variant order alternating each round, median wall-clock "
+                 "time of the whole process (interpreter start-up included); profile output "
+                 "written to a scratch file with `-o`.")
+    lines.append("")
+
+    # Main table: one row per (workload, variant compared with cProfile).
+    lines.append("| workload | plain (s) | cProfile (s) | profkit (s) | cProfile × | profkit × "
+                 "| profkit overhead / cProfile overhead |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    noisy = False
+    others = []
+    for wname, results in all_results.items():
+        plain, cprof = results.get("plain"), results.get("cProfile")
+        for vname, res in results.items():
+            if vname in REFERENCES:
+                continue
+            variant = VARIANTS[vname]
+            if not variant.vs_cprofile:
+                others.append((wname, vname, res, plain))
+                continue
+            label = wname if vname == "profkit" else f"{wname} ({variant.label.replace('profkit ', '')})"
+            if plain is None or cprof is None:
+                ratio = "—"
+            else:
+                ratio, was_noisy = cell_overhead_ratio(res, cprof, plain)
+                noisy |= was_noisy
+            lines.append(f"| {label} | {cell_time(plain)} | {cell_time(cprof)} | {cell_time(res)} "
+                         f"| {cell_ratio(cprof, plain)} | {cell_ratio(res, plain)} | {ratio} |")
+    lines.append("")
+    lines.append("× columns: median of the variant / median of plain.  Last column: the time profkit "
+                 "adds over plain, as a fraction of the time cProfile adds (below 1: profkit is "
+                 "cheaper).  Rows with an option in parentheses run profkit with that option; "
+                 "cProfile and plain are the same runs as the row above.")
+    if noisy:
+        lines.append(f"† cProfile adds less than {NOISE_FRACTION:.0%} to the plain run here, "
+                     "so the ratio of the overheads would be noise.")
+
+    if others:
+        lines.append("")
+        lines.append("Other variants:")
+        lines.append("")
+        lines.append("| workload | variant | median (s) | × plain |")
+        lines.append("|---|---|---:|---:|")
+        for wname, vname, res, plain in others:
+            lines.append(f"| {wname} | {VARIANTS[vname].label} | {cell_time(res)} "
+                         f"| {cell_ratio(res, plain)} |")
+
+    # Every timing, to judge the spread.
+    lines.append("")
+    lines.append("<details><summary>All runs (median, min, max in seconds)</summary>")
+    lines.append("")
+    lines.append("| workload | variant | runs | median | min | max | (max−min)/median |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|")
+    for wname, results in all_results.items():
+        for vname, res in results.items():
+            if res.ok:
+                spread = (max(res.times) - min(res.times)) / res.median
+                lines.append(f"| {wname} | {VARIANTS[vname].label} | {len(res.times)} "
+                             f"| {res.median:.3f} | {min(res.times):.3f} | {max(res.times):.3f} "
+                             f"| {spread:.1%} |")
+            else:
+                lines.append(f"| {wname} | {VARIANTS[vname].label} | {len(res.times)} "
+                             f"| {cell_time(res)} | | | |")
+    lines.append("")
+    lines.append("</details>")
+
+    if notes:
+        lines.append("")
+        lines.extend(f"- {n}" for n in notes)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             universal_newlines=True)
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               universal_newlines=True)
+    except OSError:
+        return ""
+    if rev.returncode != 0:
+        return ""
+    return f", commit {rev.stdout.strip()}" + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def write_out(path: Path, text: str) -> None:
+    """Append `text` to the markdown file `path`, starting it with a title if new."""
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a") as f:
+        if new:
+            f.write("# profkit benchmark results\n\n"
+                    "Written by `bench/run.py`; see bench/README.md for the method.\n\n")
+        f.write(text)
+
+
+# ---- command line ---------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Time workloads plain, under cProfile and under profkit; print a markdown table.")
+    p.add_argument("--python", metavar="PATH", default=sys.executable,
+                   help="interpreter to benchmark (default: the one running this script)")
+    p.add_argument("--workloads", metavar="A,B", help="comma-separated workloads to run "
+                   f"(default: all of {','.join(WORKLOADS)})")
+    p.add_argument("--variants", metavar="A,B", help="comma-separated variants to run; plain and "
+                   f"cProfile always run (default: all of {','.join(VARIANTS)})")
+    p.add_argument("--repeat", metavar="N", type=int, default=5,
+                   help="timed rounds per workload (default: 5; use 5 or more for results)")
+    p.add_argument("--timeout", metavar="S", type=float, default=600.0,
+                   help="seconds before one run counts as failed (default: 600)")
+    p.add_argument("--out", metavar="FILE", type=Path,
+                   help="also append the markdown section to FILE (created if missing)")
+    p.add_argument("--list", action="store_true", help="list workloads and variants, and exit")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    args.workload_names = pick(p, "--workloads", args.workloads, WORKLOADS)
+    args.variant_names = pick(p, "--variants", args.variants, VARIANTS)
+    for ref in REFERENCES:
+        if ref not in args.variant_names:
+            args.variant_names.insert(REFERENCES.index(ref), ref)
+    return args
+
+
+def pick(parser, option: str, text: Optional[str], table: dict) -> List[str]:
+    if not text:
+        return list(table)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        parser.error(f"{option}: unknown {', '.join(unknown)} (choose from {', '.join(table)})")
+    return [n for n in table if n in names]  # the table's order
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print("workloads:")
+        for name, w in WORKLOADS.items():
+            extra = f" [+ {', '.join(w.extra_variants)}]" if w.extra_variants else ""
+            print(f"  {name:<12}{w.description}{extra}  ({os.path.relpath(w.path, REPO_ROOT)})")
+        print("variants:")
+        for name, v in VARIANTS.items():
+            print(f"  {name:<20}{' '.join(v.argv)}{'' if v.default else '  (opt-in per workload)'}")
+        return 0
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    python = args.python
+    # profkit is probed separately (with its clock); the rest by name.
+    wanted = {m for w in args.workload_names for m in WORKLOADS[w].requires}
+    wanted |= {m for v in args.variant_names for m in VARIANTS[v].requires}
+    modules = sorted(wanted - {"profkit"})
+    env, info = subprocess_env(python, modules)
+    missing = set(info["missing"]) | (set() if info["profkit"] else {"profkit"})
+    log(f"benchmarking {info['implementation']} {info['version']} ({python}), "
+        f"{args.repeat} round(s); profkit: {info['profkit']['file'] if info['profkit'] else 'MISSING'}")
+
+    all_results: Dict[str, Dict[str, Result]] = {}
+    notes: List[str] = []
+    for wname in args.workload_names:
+        workload = WORKLOADS[wname]
+        lacking = [m for m in workload.requires if m in missing]
+        if lacking:
+            note = f"{wname}: skipped, {', '.join(lacking)} not importable by this Python."
+            notes.append(note)
+            log(note)
+            continue
+        variants = [v for v in args.variant_names
+                    if VARIANTS[v].default or v in workload.extra_variants]
+        runnable = [v for v in variants if not set(VARIANTS[v].requires) & missing]
+        results = measure(wname, workload, runnable, python, env, args.repeat, args.timeout, log)
+        for v in variants:
+            if v not in runnable:
+                lack = ", ".join(sorted(set(VARIANTS[v].requires) & missing))
+                results[v] = Result(skipped=f"{lack} not importable")
+                notes.append(f"{wname} / {VARIANTS[v].label}: skipped, {lack} not importable.")
+        all_results[wname] = {v: results[v] for v in variants}  # table order
+        for v in variants:
+            if results[v].error is not None:
+                last = results[v].error.strip().splitlines()[-1]
+                notes.append(f"{wname} / {VARIANTS[v].label}: error ({last}); full stderr in the log.")
+
+    text = render(info, args.repeat, python, all_results, notes)
+    print(text)
+    if args.out is not None:
+        write_out(args.out, text)
+        log(f"appended to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
