@@ -47,6 +47,22 @@ static inline void pk_error_restore(PkSavedError *s) { PyErr_Restore(s->t, s->v,
 #include <frameobject.h>
 #define PK_FRAME_CODE_BORROWED(f) ((PyObject *)(f)->f_code)
 #define PK_FRAME_CODE_NEEDS_DECREF 0
+#elif PY_VERSION_HEX < 0x030C0000
+/* 3.11: the code object sits in the interpreter frame the frame object
+ * points to.  Mirrors of the two internal structs (pycore_frame.h, 3.11.x),
+ * read-only, to save PyFrame_GetCode's call and refcount per event; only
+ * the legacy hook uses them, and it is the only hook on 3.11. */
+typedef struct {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyCodeObject *f_code;
+} PkInterpFrame311;
+typedef struct {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    PkInterpFrame311 *f_frame;
+} PkFrame311;
+#define PK_FRAME_CODE_BORROWED(f) ((PyObject *)((PkFrame311 *)(f))->f_frame->f_code)
+#define PK_FRAME_CODE_NEEDS_DECREF 0
 #else
 #define PK_FRAME_CODE_BORROWED(f) ((PyObject *)PyFrame_GetCode(f))
 #define PK_FRAME_CODE_NEEDS_DECREF 1
