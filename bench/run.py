@@ -117,7 +117,7 @@ WORKLOADS: Dict[str, Workload] = {
     "exceptions": Workload(WORKLOAD_DIR / "exceptions.py", "raise/catch across frames"),
     "threads": Workload(WORKLOAD_DIR / "threads.py", "4 threads of pure Python",
                         extra_variants=("profkit-mainthread",)),
-    "slow": Workload(EXAMPLES_DIR / "time" / "slow.py", "example: sleeps"),
+    "slow": Workload(EXAMPLES_DIR / "time" / "slow.py", "example: sleeps and a little arithmetic"),
     "linalg": Workload(EXAMPLES_DIR / "time" / "linalg.py", "example: numpy/scipy",
                        requires=("numpy", "scipy")),
     "mem": Workload(EXAMPLES_DIR / "memory" / "mem.py", "example: big lists"),

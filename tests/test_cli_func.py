@@ -75,6 +75,17 @@ def test_outfile_is_pstats_and_written_atomically(cli, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.prof"]
 
 
+def test_gprof2dot_reads_our_file(cli, tmp_path):
+    r = cli("func", "-o", "g.prof", SLOW)
+    assert r.returncode == 0, r.stderr
+    exe = os.path.join(os.path.dirname(sys.executable), "gprof2dot")
+    if not os.path.exists(exe):
+        pytest.skip("gprof2dot is not installed")
+    g = subprocess.run([exe, "-f", "pstats", "g.prof"], cwd=tmp_path, capture_output=True, text=True)
+    assert g.returncode == 0, g.stderr
+    assert g.stdout.startswith("digraph") and "func3" in g.stdout
+
+
 def test_script_sees_its_argv_path_and_main(cli, tmp_path):
     sub = tmp_path / "pkg"
     sub.mkdir()

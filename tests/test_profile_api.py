@@ -291,3 +291,24 @@ def test_print_stats_default_sort_is_stdname(capsys):
     prof.runcall(mixed.fib, 3)
     prof.print_stats()
     assert "Ordered by: standard name" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the legacy hook is the only one before 3.12")
+def test_legacy_backend_on_new_pythons_also_equals_cprofile():
+    import subprocess
+
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "import test_profile_api as t, cProfile, profkit, mixed\n"
+        "from profkit import _engine\n"
+        "assert _engine.backend() == 'legacy'\n"
+        "a = t.strip_own(t.collect(profkit.Profile, mixed.main))\n"
+        "b = t.strip_own(t.collect(cProfile.Profile, mixed.main))\n"
+        "assert a == b, 'differs'\n"
+        "print('same', len(a))\n"
+    ) % os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PROFKIT_BACKEND="legacy")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       cwd=os.path.dirname(os.path.abspath(__file__)) + "/workloads")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("same ")

@@ -88,7 +88,21 @@ def builtins_mix():
     list.append(data, 99)               # descriptor called via the type
     isinstance(data, list)
     getattr(data, "append")(1)
+    data.copy()                         # METH_NOARGS
+    d.get(1, None)                      # METH_FASTCALL
+    "a,b".split(",", 1)                 # METH_FASTCALL | METH_KEYWORDS
+    print("x", end="", file=_Sink())    # keywords, and a Python method called back
+    int.from_bytes(b"\x01", "big")      # class method of a builtin type
+    try:
+        math.sqrt(-1)                   # a builtin that raises
+    except ValueError:
+        pass
     return sum(data)
+
+
+class _Sink:
+    def write(self, text):
+        return len(text)
 
 
 def objects():

@@ -1,0 +1,25 @@
+#!/bin/sh
+# `make bench`: run bench/run.py on every CPython in $PYTHONS that pyenv has
+# and write all the tables to bench/RESULTS.md (replaced only at the end, so
+# an interrupted run leaves the previous results).  Extra arguments for
+# run.py can be given in $BENCH_ARGS (e.g. BENCH_ARGS="--repeat 9").
+set -eu
+main=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+new=bench/RESULTS.md.new
+rm -f "$new"
+for v in ${PYTHONS:-3.9 3.10 3.11 3.12 3.13}; do
+    if [ "$v" = "$main" ] && [ -x .venv/bin/python ]; then
+        venv=.venv
+    else
+        rc=0
+        venv=$(sh .ci/venv.sh "$v") || rc=$?
+        [ "$rc" = 3 ] && { echo "-- CPython $v: not installed, skipped"; continue; }
+        [ "$rc" = 0 ] || exit "$rc"
+    fi
+    echo "-- CPython $v ($venv)"
+    "$venv/bin/python" -m pip install -q numpy scipy || echo "(no numpy/scipy for $v: linalg is skipped)"
+    # shellcheck disable=SC2086
+    "$venv/bin/python" bench/run.py --out "$new" ${BENCH_ARGS:-}
+done
+mv "$new" bench/RESULTS.md
+echo "wrote bench/RESULTS.md"
