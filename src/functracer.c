@@ -289,7 +289,12 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     fr->edge = NULL;
     e->level++;
     if (p->subcalls && t->depth > 1) {
-        PkEdge *edge = pk_stats_edge(&p->stats, t->frames[t->depth - 2].entry, e);
+        PkEntry *caller = t->frames[t->depth - 2].entry;
+        /* The callee's last edge is the usual hit (always under recursion);
+         * checking it here saves a call into stats.c. */
+        PkEdge *edge = e->last_in;
+        if (edge == NULL || edge->caller != caller)
+            edge = pk_stats_edge(&p->stats, caller, e);
         if (edge != NULL)
             edge->level++;
         else
