@@ -2,11 +2,31 @@
 line and over time, measured by a C engine.
 
     profkit func script.py        # what python -m cProfile reports
+    profkit lines script.py       # what kernprof -l -v reports
 
-Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile``, with
-``profkit.run`` and ``profkit.runctx``.
+Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
+``profkit.run`` and ``profkit.runctx``), ``profkit.LineProfiler`` for
+``line_profiler.LineProfiler``, and ``profkit.profile``, the decorator.
 """
 from profkit.funcprof import Profile, run, runctx
+from profkit.lineprof import LineProfiler, LineStats
 
 __version__ = "0.1.0"
-__all__ = ["Profile", "run", "runctx", "__version__"]
+__all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "profile", "__version__"]
+
+
+def profile(func=None, **options):
+    """Mark a function for profiling.
+
+    Under ``profkit lines`` the function is registered with the running line
+    profiler.  Run with plain ``python`` it does nothing at all: the function
+    is returned as it is, so the decorator can stay in the code.
+    """
+    if func is None:
+        return lambda f: profile(f, **options)
+    from profkit import _state
+
+    prof = _state.current_line_profiler()
+    if prof is not None:
+        return prof(func)
+    return func

@@ -121,8 +121,202 @@ def _quiet_stdout():
     os.dup2(devnull, sys.stdout.fileno())
 
 
+# ---- profkit lines ----------------------------------------------------------
+
+
+def _unit(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _lines_parser():
+    p = _Parser(
+        prog="profkit lines",
+        description="Line-by-line timing: what kernprof -l -v reports, for functions marked "
+        "@profile or chosen with -f, --module or --all.",
+        usage="profkit lines [-o FILE] [-u UNIT] [-z] [-f PATTERN ...] [--module MOD ...] [--all] "
+        "(script.py | -m module) [args ...]",
+    )
+    p.add_argument("-o", "--outfile", metavar="FILE",
+                   help="where to save the results (default: SCRIPT.lprof beside the script)")
+    p.add_argument("-u", "--unit", type=_unit, default=1e-6, metavar="UNIT",
+                   help="time unit of the report, in seconds (default: 1e-6)")
+    p.add_argument("-z", "--skip-zero", action="store_true", help="leave out functions never called")
+    p.add_argument("-f", "--func", action="append", default=[], metavar="PATTERN",
+                   help="profile functions whose qualified name matches this glob "
+                   "(make_sparse, Matrix.*, mypkg.mod:func); repeatable")
+    p.add_argument("--module", action="append", default=[], metavar="MOD",
+                   help="profile every function defined in module MOD; repeatable")
+    p.add_argument("--all", action="store_true",
+                   help="profile every function of the script's own file; report the costliest")
+    return p
+
+
+def _default_lprof_path(script, module):
+    if module is not None:
+        return os.path.abspath(module + ".lprof")
+    return os.path.abspath(script) + ".lprof"
+
+
+def _ordered(stats, order):
+    """Functions file by file (files in first-registration order), each file
+    in source order."""
+    files = {}
+    for key in order:
+        files.setdefault(key[0], len(files))
+    keys = sorted(stats.timings, key=lambda k: (files.get(k[0], len(files)), k[1], k[2]))
+    return {k: stats.timings[k] for k in keys}
+
+
+TOP_FUNCTIONS = 10
+
+
+def cmd_lines(argv):
+    from profkit import _runner, _state
+    from profkit._select import Selector
+    from profkit.formats import lprof
+    from profkit.formats.atomic import check_writable
+    from profkit.lineprof import LineProfiler, code_label
+
+    parser = _lines_parser()
+    opts_argv, script, module, prog_args = _split_target(
+        argv, {"-o", "--outfile", "-u", "--unit", "-f", "--func", "--module"})
+    opts = parser.parse_args(opts_argv)
+    if script is None and module is None:
+        parser.error("a script or -m module to profile is required")
+    outfile = check_writable(opts.outfile or _default_lprof_path(script, module))
+    target = _runner.load_target(script=script, module=module, args=prog_args)
+
+    prof = _CLILineProfiler()
+    selector = Selector(prof, opts.func, opts.module, opts.all, target.path0)
+    selector.scan_code(target.code, "__main__", is_script=True)
+    selector.install()
+    with _state.line_profiler(prof):
+        import builtins
+
+        saved = builtins.__dict__.get("profile", _MISSING)
+        builtins.profile = prof
+        try:
+            outcome = _runner.run_target(target, prof.enable, prof.disable)
+        finally:
+            selector.uninstall()
+            if saved is _MISSING:
+                builtins.__dict__.pop("profile", None)
+            else:
+                builtins.profile = saved
+    stats = prof.get_stats()
+    order = [code_label(f.__code__) for f in prof.functions] + list(stats.timings)
+    stats = lprof.LineStats(_ordered(stats, order), stats.unit)
+    try:
+        lprof.dump(stats, outfile)
+    except OSError as exc:
+        raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
+    shown = stats
+    if opts.all:
+        ranked = sorted(stats.timings.items(), key=lambda kv: -sum(t for _, _, t in kv[1]))
+        ranked = [kv for kv in ranked if sum(h for _, h, _ in kv[1])][:TOP_FUNCTIONS]
+        shown = lprof.LineStats(dict(ranked), stats.unit)
+    try:
+        if not stats.timings:
+            print("profkit lines: no function was profiled: mark functions with @profile, "
+                  "or choose them with -f PATTERN, --module MOD or --all", file=sys.stderr)
+        else:
+            lprof.show_text(shown.timings, shown.unit, output_unit=opts.unit,
+                            stripzeros=opts.skip_zero, summarize=True)
+            sys.stdout.flush()
+        print(f"profkit: wrote {os.path.relpath(outfile)} (show it again with: "
+              f"profkit show {os.path.relpath(outfile)})", file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_stdout()
+    missing = selector.unmatched()
+    if missing:
+        _runner.finish(outcome)
+        raise ProfkitError(f"profkit lines: error: {missing[0]} matched no function")
+    return _runner.finish(outcome)
+
+
+_MISSING = object()
+
+
+class _CLILineProfiler:
+    """The ``profile`` a script sees under ``profkit lines``: kernprof's
+    decorator and profiler object in one.  The line tracer is on for the whole
+    run (on 3.12+ it costs nothing outside the registered functions), so the
+    decorator only registers the function and returns it unchanged."""
+
+    def __init__(self):
+        from profkit.lineprof import LineProfiler
+
+        self._lp = LineProfiler()
+
+    def __call__(self, func):
+        self._lp.add_callable(func)
+        return func
+
+    def __getattr__(self, name):
+        return getattr(self._lp, name)
+
+
+# ---- profkit show -------------------------------------------------------------
+
+
+def _show_parser():
+    p = _Parser(prog="profkit show", description="Print a saved profile again: a .lprof file "
+                "(profkit lines, kernprof -l) or a pstats file (profkit func -o, cProfile -o).",
+                usage="profkit show [-u UNIT] [-z] [-s KEY] FILE")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-u", "--unit", type=_unit, default=1e-6, metavar="UNIT",
+                   help="time unit of a line report, in seconds (default: 1e-6)")
+    p.add_argument("-z", "--skip-zero", action="store_true", help="leave out functions never called")
+    p.add_argument("-s", "--sort", metavar="KEY", default=None, help="sort key of a pstats table")
+    return p
+
+
+def cmd_show(argv):
+    from profkit.formats import lprof, pstats_io
+
+    opts = _show_parser().parse_args(argv)
+    path = opts.file
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
+    try:
+        if head[:1] == b"\x80":  # a pickle: a line profile
+            stats = lprof.load(path)
+            lprof.show_text(stats.timings, stats.unit, output_unit=opts.unit,
+                            stripzeros=opts.skip_zero, summarize=True)
+            return 0
+        raw = pstats_io.load(path)
+        if not all(isinstance(k, tuple) and len(k) == 3 and isinstance(v, tuple) and len(v) == 5
+                   for k, v in raw.items()):
+            raise ValueError(f"{path}: not a pstats file")
+    except (ValueError, EOFError, TypeError) as exc:
+        raise ProfkitError(f"profkit show: error: {exc}", exit_code=1) from None
+    import pstats
+
+    sort = opts.sort or "cumulative"
+    keys = _sort_keys()
+    if sort not in keys:
+        raise ProfkitError(f"profkit show: error: argument -s/--sort: invalid choice: {sort!r} "
+                           f"(choose from {', '.join(keys)})")
+    try:
+        pstats.Stats(path).strip_dirs().sort_stats(sort).print_stats()
+    except BrokenPipeError:
+        _quiet_stdout()
+    return 0
+
+
 COMMANDS = {
     "func": (cmd_func, "function-level profile, like python -m cProfile"),
+    "lines": (cmd_lines, "line-by-line timing, like kernprof -l -v"),
+    "show": (cmd_show, "print a saved profile (.lprof or pstats) again"),
 }
 
 

@@ -68,6 +68,23 @@ typedef struct {
 #define PK_FRAME_CODE_NEEDS_DECREF 1
 #endif
 
+/* Switching off line events for one frame under PyEval_SetTrace: the
+ * f_trace_lines flag.  Public struct field up to 3.10; from 3.11 the frame
+ * object is opaque, but its head (unchanged 3.11-3.13) is mirrored here. */
+#if PY_VERSION_HEX < 0x030B0000
+static inline void pk_frame_set_trace_lines(PyFrameObject *f, int on) { f->f_trace_lines = (char)on; }
+#else
+typedef struct {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    void *f_frame;
+    PyObject *f_trace;
+    int f_lineno;
+    char f_trace_lines;
+} PkFrameHead;
+static inline void pk_frame_set_trace_lines(PyFrameObject *f, int on) { ((PkFrameHead *)f)->f_trace_lines = (char)on; }
+#endif
+
 /* Py_NewRef arrived in 3.10. */
 #if PY_VERSION_HEX < 0x030A0000
 static inline PyObject *pk_newref(PyObject *o) { Py_INCREF(o); return o; }

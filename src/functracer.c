@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "legacy.h"
+#include "monitor.h"
 #include "pythread.h"
 #include "timer.h"
 
@@ -32,9 +34,6 @@ PK_TLS PkThread *tls_thread = NULL;
 PK_TLS uint32_t tls_session = 0;
 PK_TLS PkThread *tls_paused = NULL; /* see pk_functracer_pause */
 
-#if PK_HAVE_MONITORING
-static PyObject *monitoring_missing = NULL; /* sys.monitoring.MISSING */
-#endif
 
 /* ---- timing ------------------------------------------------------------ */
 
@@ -457,113 +456,19 @@ static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObje
     return 0;
 }
 
-static int call_threading_setprofile(PyObject *hook)
-{
-    PyObject *threading = PyImport_ImportModule("threading");
-    PyObject *r;
-
-    if (threading == NULL)
-        return -1;
-    r = PyObject_CallMethod(threading, "setprofile", "O", hook);
-    Py_DECREF(threading);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return 0;
-}
-
-static PyObject *thread_hook_obj = NULL; /* the module's _thread_hook */
-
-PyObject *pk_functracer_thread_hook(PyObject *mod, PyObject *args)
-{
-    (void)mod;
-    (void)args;
-    /* Replace the sys.setprofile trampoline that threading installed with
-     * the C hook, in this (new) thread only. */
-    if (active != NULL && active->backend == PK_BACKEND_LEGACY)
-        PyEval_SetProfile(legacy_callback, active->self);
-    else
-        PyEval_SetProfile(NULL, NULL);
-    Py_RETURN_NONE;
-}
-
 static int legacy_enable(PkProfiler *p)
 {
-    if (!p->all_threads) {
-        PyEval_SetProfile(legacy_callback, p->self);
-        return 0;
-    }
-    /* threading first: importing it must not run under the hook. */
-    if (thread_hook_obj == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "profkit._engine thread hook missing");
-        return -1;
-    }
-    if (call_threading_setprofile(thread_hook_obj) < 0)
-        return -1;
-#if PY_VERSION_HEX >= 0x030C0000
-    PyEval_SetProfileAllThreads(legacy_callback, p->self);
-#else
-    {
-        PyThreadState *ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(PyThreadState_Get()));
-        for (; ts != NULL; ts = PyThreadState_Next(ts)) {
-            if (_PyEval_SetProfile(ts, legacy_callback, p->self) < 0)
-                return -1;
-        }
-    }
-#endif
-    return 0;
-}
-
-void pk_functracer_set_thread_hook(PyObject *hook)
-{
-    Py_XINCREF(hook);
-    Py_XSETREF(thread_hook_obj, hook);
+    return pk_legacy_install(PK_HOOK_PROFILE, legacy_callback, p->self, p->all_threads);
 }
 
 static int legacy_disable(PkProfiler *p)
 {
-    int rc = 0;
-
-    if (!p->all_threads) {
-        PyEval_SetProfile(NULL, NULL);
-        return 0;
-    }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyEval_SetProfileAllThreads(NULL, NULL);
-#else
-    {
-        PyThreadState *ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(PyThreadState_Get()));
-        for (; ts != NULL; ts = PyThreadState_Next(ts)) {
-            if (ts->c_profilefunc == legacy_callback && _PyEval_SetProfile(ts, NULL, NULL) < 0)
-                rc = -1;
-        }
-    }
-#endif
-    if (call_threading_setprofile(Py_None) < 0)
-        rc = -1;
-    return rc;
+    return pk_legacy_remove(PK_HOOK_PROFILE, legacy_callback, p->all_threads);
 }
 
 /* ---- monitoring backend: sys.monitoring with C callbacks --------------- */
 
 #if PK_HAVE_MONITORING
-
-/* A callable whose vectorcall slot is a C function: sys.monitoring calls it
- * with no argument tuple and no Python frame. */
-typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-} PkCallback;
-
-static PyTypeObject PkCallback_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "profkit._engine.Callback",
-    .tp_basicsize = sizeof(PkCallback),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_vectorcall_offset = offsetof(PkCallback, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_doc = "sys.monitoring callback implemented in C",
-};
 
 #define RETURN_NONE_FAST return Py_None /* None is immortal from 3.12 */
 
@@ -596,7 +501,7 @@ PK_INLINE PyMethodDef *builtin_key(PyObject *callable, PyObject *arg0, PyObject 
     *descr_self = NULL;
     if (PyCFunction_Check(callable))
         return ((PyCFunctionObject *)callable)->m_ml;
-    if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && arg0 != monitoring_missing) {
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && arg0 != pk_monitor_missing) {
         *descr_self = arg0;
         return ((PyMethodDescrObject *)callable)->d_method;
     }
@@ -636,81 +541,27 @@ static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nargs
     RETURN_NONE_FAST;
 }
 
-static const struct {
-    const char *event;
-    vectorcallfunc fn;
-    int builtin; /* only registered when builtins are profiled */
-} monitoring_table[] = {
-    {"PY_START", cb_py_start, 0},   {"PY_RESUME", cb_py_start, 0},
-    {"PY_THROW", cb_py_start, 0},   {"PY_RETURN", cb_py_return, 0},
-    {"PY_YIELD", cb_py_return, 0},  {"PY_UNWIND", cb_py_return, 0},
+/* PY_UNWIND and PY_THROW cannot be local events, and a profiler wants every
+ * function anyway: all rows are global. */
+static const PkMonitorRow monitoring_rows[] = {
+    {"PY_START", cb_py_start, 1},   {"PY_RESUME", cb_py_start, 1},
+    {"PY_THROW", cb_py_start, 1},   {"PY_RETURN", cb_py_return, 1},
+    {"PY_YIELD", cb_py_return, 1},  {"PY_UNWIND", cb_py_return, 1},
     {"CALL", cb_call, 1},           {"C_RETURN", cb_c_return, 1},
     {"C_RAISE", cb_c_return, 1},
 };
-#define N_MONITORING_EVENTS (sizeof monitoring_table / sizeof monitoring_table[0])
+#define N_ROWS ((int)(sizeof monitoring_rows / sizeof monitoring_rows[0]))
+#define N_BUILTIN_ROWS 3 /* the last three rows */
 
-static PyObject *get_monitoring(void)
+/* The rows for p: without builtins the three builtin events stay off. */
+static void rows_for(const PkProfiler *p, PkMonitorRow *rows)
 {
-    PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *mon;
-
-    if (sys == NULL)
-        return NULL;
-    mon = PyObject_GetAttrString(sys, "monitoring");
-    Py_DECREF(sys);
-    return mon;
-}
-
-/* Registers (or, with register_ == 0, unregisters) the callbacks and sets
- * the event mask.  Returns 0 or -1 with an exception set. */
-static int monitoring_setup(PkProfiler *p, PyObject *mon, int register_)
-{
-    PyObject *events = PyObject_GetAttrString(mon, "events");
-    long mask = 0;
-    size_t i;
-    int rc = -1;
-
-    if (events == NULL)
-        return -1;
-    for (i = 0; i < N_MONITORING_EVENTS; i++) {
-        PyObject *ev, *cb, *r;
-        long bit;
-        if (monitoring_table[i].builtin && !p->builtins)
-            continue;
-        ev = PyObject_GetAttrString(events, monitoring_table[i].event);
-        if (ev == NULL)
-            goto done;
-        bit = PyLong_AsLong(ev);
-        if (register_) {
-            PkCallback *c = PyObject_New(PkCallback, &PkCallback_Type);
-            if (c == NULL) {
-                Py_DECREF(ev);
-                goto done;
-            }
-            c->vectorcall = monitoring_table[i].fn;
-            cb = (PyObject *)c;
-        }
-        else {
-            cb = pk_newref(Py_None);
-        }
-        r = PyObject_CallMethod(mon, "register_callback", "iOO", p->tool_id, ev, cb);
-        Py_DECREF(ev);
-        Py_DECREF(cb);
-        if (r == NULL)
-            goto done;
-        Py_DECREF(r);
-        mask |= bit;
+    int i;
+    for (i = 0; i < N_ROWS; i++) {
+        rows[i] = monitoring_rows[i];
+        if (!p->builtins && i >= N_ROWS - N_BUILTIN_ROWS)
+            rows[i].fn = NULL;
     }
-    {
-        PyObject *r = PyObject_CallMethod(mon, "set_events", "il", p->tool_id, register_ ? mask : 0L);
-        if (r == NULL)
-            goto done;
-        Py_DECREF(r);
-    }
-    rc = 0;
-done:
-    Py_DECREF(events);
-    return rc;
 }
 
 static int monitoring_enable(PkProfiler *p)
@@ -718,67 +569,18 @@ static int monitoring_enable(PkProfiler *p)
     /* Prefer the id reserved for profilers; fall back to the two ids no
      * tool is conventionally given, so profkit can run under cProfile. */
     static const int ids[] = {2, 4, 3};
-    PyObject *mon = get_monitoring();
-    size_t i;
+    PkMonitorRow rows[N_ROWS];
 
-    if (mon == NULL)
-        return -1;
-    if (monitoring_missing == NULL) {
-        monitoring_missing = PyObject_GetAttrString(mon, "MISSING");
-        if (monitoring_missing == NULL)
-            goto error;
-    }
-    p->tool_id = -1;
-    for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", ids[i], "profkit");
-        if (r != NULL) {
-            Py_DECREF(r);
-            p->tool_id = ids[i];
-            break;
-        }
-        if (!PyErr_ExceptionMatches(PyExc_ValueError))
-            goto error;
-        PyErr_Clear();
-    }
-    if (p->tool_id < 0) {
-        PyErr_SetString(PyExc_ValueError, "another profiling tool is already active");
-        goto error;
-    }
-    if (monitoring_setup(p, mon, 1) < 0) {
-        PyObject *r;
-        PkSavedError saved;
-        pk_error_save(&saved);
-        monitoring_setup(p, mon, 0);
-        PyErr_Clear();
-        r = PyObject_CallMethod(mon, "free_tool_id", "i", p->tool_id);
-        Py_XDECREF(r);
-        PyErr_Clear();
-        pk_error_restore(&saved);
-        goto error;
-    }
-    Py_DECREF(mon);
-    return 0;
-error:
-    Py_DECREF(mon);
-    return -1;
+    rows_for(p, rows);
+    return pk_monitor_claim(ids, 3, "profkit", rows, N_ROWS, &p->tool_id);
 }
 
 static int monitoring_disable(PkProfiler *p)
 {
-    PyObject *mon = get_monitoring();
-    PyObject *r;
-    int rc = 0;
+    PkMonitorRow rows[N_ROWS];
 
-    if (mon == NULL)
-        return -1;
-    if (monitoring_setup(p, mon, 0) < 0)
-        rc = -1;
-    r = PyObject_CallMethod(mon, "free_tool_id", "i", p->tool_id);
-    if (r == NULL)
-        rc = -1;
-    Py_XDECREF(r);
-    Py_DECREF(mon);
-    return rc;
+    rows_for(p, rows);
+    return pk_monitor_release(p->tool_id, rows, N_ROWS, NULL);
 }
 
 #endif /* PK_HAVE_MONITORING */
@@ -809,7 +611,7 @@ int pk_functracer_module_init(void)
         return -1;
     }
 #if PK_HAVE_MONITORING
-    if (PyType_Ready(&PkCallback_Type) < 0)
+    if (pk_monitor_module_init() < 0)
         return -1;
 #endif
     return 0;

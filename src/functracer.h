@@ -86,12 +86,6 @@ const char *pk_functracer_backend_name(void);
  * custom timer without one, or the engine clock's calibration. */
 double pk_functracer_factor(const PkProfiler *p);
 
-/* A C function (METH_VARARGS) suitable for threading.setprofile(): on its
- * first call in a new thread it installs the legacy hook there. */
-PyObject *pk_functracer_thread_hook(PyObject *mod, PyObject *args);
 
-/* Remembers the module's _thread_hook function (strong reference), which
- * legacy_enable() hands to threading.setprofile().  Called at import. */
-void pk_functracer_set_thread_hook(PyObject *hook);
 
 #endif /* PROFKIT_FUNCTRACER_H */

@@ -8,6 +8,10 @@
 
 #include "common.h"
 #include "functracer.h"
+#include "legacy.h"
+#include "linetracer.h"
+
+#include <math.h>
 #include "timer.h"
 
 const char *pk_strerror(int code)
@@ -242,6 +246,167 @@ static PyTypeObject Profiler_Type = {
     .tp_getset = Profiler_getset,
 };
 
+/* ---- LineTracer -------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PkLineTracer lt;
+} LineTracerObject;
+
+static PyObject *LineTracer_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    LineTracerObject *self = (LineTracerObject *)type->tp_alloc(type, 0);
+    (void)args;
+    (void)kwds;
+    if (self != NULL)
+        pk_linetracer_init(&self->lt, (PyObject *)self);
+    return (PyObject *)self;
+}
+
+static int LineTracer_init(LineTracerObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"all_threads", NULL};
+    int all_threads = 1;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:LineTracer", kwlist, &all_threads))
+        return -1;
+    if (!self->lt.enabled)
+        self->lt.all_threads = all_threads;
+    return 0;
+}
+
+static void LineTracer_dealloc(LineTracerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    pk_linetracer_dealloc(&self->lt);
+    tp->tp_free((PyObject *)self);
+}
+
+static int LineTracer_traverse(LineTracerObject *self, visitproc visit, void *arg)
+{
+    (void)self;
+    (void)visit;
+    (void)arg;
+    return 0; /* holds only code objects, which cannot reach it */
+}
+
+static PyObject *LineTracer_add_code(LineTracerObject *self, PyObject *args)
+{
+    PyObject *code;
+    int last_line, rc;
+
+    if (!PyArg_ParseTuple(args, "O!i:add_code", &PyCode_Type, &code, &last_line))
+        return NULL;
+    rc = pk_linetracer_add(&self->lt, code, last_line);
+    if (rc < 0)
+        return NULL;
+    return PyBool_FromLong(rc);
+}
+
+static PyObject *LineTracer_enable(LineTracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (pk_linetracer_enable(&self->lt) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *LineTracer_disable(LineTracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (pk_linetracer_disable(&self->lt) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *LineTracer_reset(LineTracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    pk_linetracer_reset(&self->lt);
+    Py_RETURN_NONE;
+}
+
+/* [(code, [(lineno, hits, nanoseconds), ...]), ...] in registration order,
+ * listing only lines that were hit.  New reference. */
+static PyObject *LineTracer_rawstats(LineTracerObject *self, PyObject *unused)
+{
+    double ns_per_tick = pk_timer_seconds_per_tick() * 1e9;
+    PyObject *result = PyList_New(0);
+    size_t i;
+    int j;
+    (void)unused;
+
+    if (result == NULL)
+        return NULL;
+    for (i = 0; i < self->lt.n_codes; i++) {
+        PkLineCode *lc = self->lt.codes[i];
+        PyObject *lines = PyList_New(0), *item;
+        if (lines == NULL)
+            goto error;
+        for (j = 0; j < lc->n_lines; j++) {
+            PyObject *row;
+            if (lc->hits[j] == 0)
+                continue;
+            row = Py_BuildValue("(iLL)", lc->first_line + j, (long long)lc->hits[j],
+                                (long long)llround((double)lc->ticks[j] * ns_per_tick));
+            if (row == NULL || PyList_Append(lines, row) < 0) {
+                Py_XDECREF(row);
+                Py_DECREF(lines);
+                goto error;
+            }
+            Py_DECREF(row);
+        }
+        item = Py_BuildValue("(ON)", lc->code, lines);
+        if (item == NULL || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            goto error;
+        }
+        Py_DECREF(item);
+    }
+    return result;
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *LineTracer_get_enabled(LineTracerObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->lt.enabled);
+}
+
+static PyMethodDef LineTracer_methods[] = {
+    {"add_code", (PyCFunction)LineTracer_add_code, METH_VARARGS,
+     "add_code(code, last_line) -> True if newly registered"},
+    {"enable", (PyCFunction)LineTracer_enable, METH_NOARGS, "Start recording line events."},
+    {"disable", (PyCFunction)LineTracer_disable, METH_NOARGS,
+     "Stop recording; lines in progress are not counted."},
+    {"reset", (PyCFunction)LineTracer_reset, METH_NOARGS, "Zero every counter."},
+    {"_rawstats", (PyCFunction)LineTracer_rawstats, METH_NOARGS,
+     "_rawstats() -> [(code, [(lineno, hits, ns), ...]), ...]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef LineTracer_getset[] = {
+    {"enabled", (getter)LineTracer_get_enabled, NULL, "True while recording.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject LineTracer_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "profkit._engine.LineTracer",
+    .tp_basicsize = sizeof(LineTracerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "LineTracer(*, all_threads=True)\n\nLine hits and times of registered code objects.",
+    .tp_new = LineTracer_new,
+    .tp_init = (initproc)LineTracer_init,
+    .tp_dealloc = (destructor)LineTracer_dealloc,
+    .tp_traverse = (traverseproc)LineTracer_traverse,
+    .tp_methods = LineTracer_methods,
+    .tp_getset = LineTracer_getset,
+};
+
 /* ---- module functions -------------------------------------------------- */
 
 static PyObject *mod_clock_info(PyObject *mod, PyObject *unused)
@@ -272,7 +437,7 @@ static PyMethodDef module_methods[] = {
     {"clock_ticks", mod_clock_ticks, METH_NOARGS, "clock_ticks() -> the engine clock, in ticks"},
     {"backend", mod_backend, METH_NOARGS,
      "backend() -> 'monitoring' or 'legacy': the hook the function profiler uses"},
-    {"_thread_hook", pk_functracer_thread_hook, METH_VARARGS,
+    {"_thread_hook", pk_legacy_thread_hook, METH_VARARGS,
      "Installed with threading.setprofile(); hooks new threads in C."},
     {NULL, NULL, 0, NULL},
 };
@@ -293,9 +458,9 @@ PyMODINIT_FUNC PyInit__engine(void)
         PyErr_SetString(PyExc_RuntimeError, "cannot initialise the clock");
         return NULL;
     }
-    if (pk_functracer_module_init() < 0)
+    if (pk_functracer_module_init() < 0 || pk_linetracer_module_init() < 0)
         return NULL;
-    if (PyType_Ready(&Profiler_Type) < 0)
+    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&LineTracer_Type) < 0)
         return NULL;
     m = PyModule_Create(&engine_module);
     if (m == NULL)
@@ -306,13 +471,19 @@ PyMODINIT_FUNC PyInit__engine(void)
         Py_DECREF(m);
         return NULL;
     }
+    Py_INCREF(&LineTracer_Type);
+    if (PyModule_AddObject(m, "LineTracer", (PyObject *)&LineTracer_Type) < 0) {
+        Py_DECREF(&LineTracer_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
     {
         PyObject *hook = PyObject_GetAttrString(m, "_thread_hook");
         if (hook == NULL) {
             Py_DECREF(m);
             return NULL;
         }
-        pk_functracer_set_thread_hook(hook);
+        pk_legacy_set_thread_hook(hook);
         Py_DECREF(hook);
     }
     return m;

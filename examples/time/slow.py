@@ -9,7 +9,7 @@ their own code:
 """
 import time
 
-STEPS = 300_000  # about 10 ms of arithmetic per unit on a current CPU
+STEPS = 30_000  # about 1 ms of arithmetic per unit on a current CPU
 
 
 def func1():

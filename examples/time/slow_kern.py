@@ -7,7 +7,7 @@ The name `profile` is supplied by the profiler that runs the script
 """
 import time
 
-STEPS = 300_000  # about 10 ms of arithmetic per unit on a current CPU
+STEPS = 30_000  # about 1 ms of arithmetic per unit on a current CPU
 
 
 @profile  # noqa: F821

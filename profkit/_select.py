@@ -1,0 +1,177 @@
+"""Choosing functions without editing code: ``-f PATTERN``, ``--module MOD``
+and ``--all``.
+
+Patterns are matched against the code objects a module is made of, before
+its code runs, so functions called at import time are caught too, and so
+are nested functions, closures, methods, static/class methods and
+properties: their code objects all sit in the module's code.
+
+* The script's own code is scanned when it is compiled.
+* Modules imported later are scanned as they load: an import hook hands
+  the loader's code object to the selector just before executing it.
+* Modules already imported are scanned through their live functions.
+
+Which modules a pattern looks in:
+
+* ``mod:glob`` and ``--module mod``: that module only.
+* a plain glob (``make_sparse``, ``Matrix.*``): the script and the modules
+  of the user's project (under the script's folder, outside any
+  site-packages).
+* ``--all``: the script only.
+"""
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+
+from profkit.errors import ProfkitError
+from profkit.lineprof import _is_synthetic, matches, unwrap_callable, walk_code
+
+_VENDOR = ("site-packages", "dist-packages")
+
+
+class Selector:
+    def __init__(self, profiler, patterns=(), modules=(), all_script=False, script_dir=None):
+        self.profiler = profiler
+        self.rules = []  # (label, module name or None, glob)
+        for p in patterns:
+            if ":" in p:
+                mod, glob = p.split(":", 1)
+                _require_module(mod, f"-f {p}")
+                self.rules.append((f"-f {p}", mod, glob or "*"))
+            else:
+                self.rules.append((f"-f {p}", None, p))
+        for m in modules:
+            _require_module(m, f"--module {m}")
+            self.rules.append((f"--module {m}", m, "*"))
+        self.all_script = all_script
+        self.script_dir = os.path.realpath(script_dir) if script_dir else None
+        self.matched = {label: 0 for label, _, _ in self.rules}
+        self._finder = None
+
+    @property
+    def active(self):
+        return bool(self.rules) or self.all_script
+
+    # -- scanning ---------------------------------------------------------------
+    def _rules_for(self, module_name, filename, is_script):
+        for label, mod, glob in self.rules:
+            if mod is not None:
+                if module_name == mod:
+                    yield label, glob
+            elif is_script or self._in_project(filename):
+                yield label, glob
+
+    def _in_project(self, filename):
+        if not filename or not self.script_dir:
+            return False
+        real = os.path.realpath(filename)
+        return real.startswith(self.script_dir + os.sep) and not any(v in real for v in _VENDOR)
+
+    def scan_code(self, code, module_name, is_script=False):
+        """Register the functions in a module's code that a rule selects."""
+        rules = list(self._rules_for(module_name, code.co_filename, is_script))
+        if not rules and not (is_script and self.all_script):
+            return
+        for qual, fcode in walk_code(code):
+            synthetic = _is_synthetic(fcode.co_name)
+            if is_script and self.all_script and not synthetic:
+                self.profiler.add_code(fcode)
+            for label, glob in rules:
+                if (glob == "*" and synthetic) or not matches(glob, qual, fcode.co_name):
+                    continue
+                self.profiler.add_code(fcode)
+                self.matched[label] += 1
+
+    def scan_live_module(self, module):
+        """Register selected functions of a module that is already loaded."""
+        rules = list(self._rules_for(module.__name__, getattr(module, "__file__", None), False))
+        if not rules:
+            return
+        for value in list(vars(module).values()):
+            for func in unwrap_callable(value):
+                code = getattr(func, "__code__", None)
+                if code is None or getattr(func, "__module__", None) != module.__name__:
+                    continue
+                qual = getattr(func, "__qualname__", code.co_name)
+                candidates = [(qual, code)] + list(walk_code(code, qual + ".<locals>."))
+                for q, c in candidates:
+                    for label, glob in rules:
+                        if (glob == "*" and _is_synthetic(c.co_name)) or not matches(glob, q, c.co_name):
+                            continue
+                        self.profiler.add_code(c)
+                        self.matched[label] += 1
+
+    # -- the import hook ----------------------------------------------------------
+    def install(self):
+        if not self.rules:
+            return
+        for name, module in list(sys.modules.items()):
+            if module is not None and any(mod == name for _, mod, _ in self.rules) or \
+                    self._in_project(getattr(module, "__file__", None)):
+                self.scan_live_module(module)
+        self._finder = _ScanFinder(self)
+        sys.meta_path.insert(0, self._finder)
+
+    def uninstall(self):
+        if self._finder is not None and self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        self._finder = None
+
+    def unmatched(self):
+        return [label for label, n in self.matched.items() if n == 0]
+
+
+def _require_module(name, what):
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as exc:
+        raise ProfkitError(f"{what}: cannot find module {name!r} ({exc})") from None
+    if spec is None:
+        raise ProfkitError(f"{what}: no module named {name!r}")
+
+
+class _ScanFinder(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: asks the finders after it, and makes the source
+    loaders it gets back hand their code object to the selector first."""
+
+    def __init__(self, selector):
+        self.selector = selector
+
+    def find_spec(self, fullname, path=None, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is None:
+                continue
+            loader = spec.loader
+            if isinstance(loader, (importlib.machinery.SourceFileLoader,
+                                   importlib.machinery.SourcelessFileLoader)):
+                spec.loader = _ScanningLoader(loader, self.selector)
+                spec.loader_state = getattr(spec, "loader_state", None)
+            return spec
+        return None
+
+
+class _ScanningLoader(importlib.abc.Loader):
+    """Runs a module exactly as the source loader would, after scanning the
+    code object that will run."""
+
+    def __init__(self, loader, selector):
+        self._loader = loader
+        self._selector = selector
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        code = self._loader.get_code(module.__name__)
+        if code is None:
+            raise ImportError(f"cannot load the code of {module.__name__!r}")
+        self._selector.scan_code(code, module.__name__)
+        exec(code, module.__dict__)

@@ -1,0 +1,328 @@
+"""profkit.LineProfiler: a drop-in for line_profiler.LineProfiler on
+profkit's C line tracer, plus the code-object discovery behind ``profile``,
+``-f PATTERN``, ``--module`` and ``--all``.
+
+Hits follow line_profiler exactly: a line is hit when its interval ends at
+the next event of the same frame, and its time runs from its line event to
+that next event, callees included.  Time while a generator or coroutine is
+suspended is charged to no line.
+"""
+import dis
+import fnmatch
+import functools
+import inspect
+import sys
+import threading
+
+from profkit import _engine
+from profkit.formats import lprof
+from profkit.formats.lprof import LineStats
+
+__all__ = ["LineProfiler", "LineStats", "code_label", "last_line"]
+
+UNIT = 1e-9  # stored times are nanoseconds
+CO_NEWLOCALS = inspect.CO_NEWLOCALS
+
+
+def code_label(code):
+    """line_profiler's key: (filename, first line, qualified name on 3.11+)."""
+    name = getattr(code, "co_qualname", code.co_name)
+    return (code.co_filename, code.co_firstlineno, name)
+
+
+def last_line(code):
+    """The last source line that has bytecode in ``code``."""
+    if hasattr(code, "co_lines"):
+        lines = [ln for _, _, ln in code.co_lines() if ln is not None]
+    else:
+        lines = [ln for _, ln in dis.findlinestarts(code)]
+    return max(lines, default=code.co_firstlineno)
+
+
+def unwrap_callable(obj):
+    """The plain functions behind ``obj``: decorated functions (through
+    ``__wrapped__``), methods, static and class methods, properties,
+    partials, and every function defined in a class."""
+    seen = set()
+    out = []
+
+    def visit(o):
+        if id(o) in seen:
+            return
+        seen.add(id(o))
+        if isinstance(o, (staticmethod, classmethod)):
+            visit(o.__func__)
+        elif isinstance(o, property):
+            for f in (o.fget, o.fset, o.fdel):
+                if f is not None:
+                    visit(f)
+        elif isinstance(o, functools.partial):
+            visit(o.func)
+        elif isinstance(o, functools.cached_property):
+            visit(o.func)
+        elif inspect.ismethod(o):
+            visit(o.__func__)
+        elif inspect.isclass(o):
+            for member in vars(o).values():
+                if isinstance(member, (staticmethod, classmethod, property, functools.cached_property)) \
+                        or inspect.isfunction(member):
+                    visit(member)
+        elif inspect.isfunction(o):
+            inner = getattr(o, "__wrapped__", None)
+            if inner is not None and callable(inner):
+                visit(inner)  # the user's function, not the decorator's wrapper
+            else:
+                out.append(o)
+
+    visit(obj)
+    return out
+
+
+class LineProfiler:
+    """LineProfiler(*functions, all_threads=True)
+
+    Profile the lines of the given functions.  ``add_function``,
+    ``add_callable``, ``add_module`` and ``add_class`` register more; using
+    the profiler as a decorator registers the function and turns profiling
+    on while it runs (``enable_by_count``), like line_profiler's.
+    """
+
+    def __init__(self, *functions, all_threads=True):
+        self._tracer = _engine.LineTracer(all_threads=all_threads)
+        self._lock = threading.Lock()
+        self.enable_count = 0
+        self.functions = []
+        self.timer_unit = UNIT
+        for f in functions:
+            self.add_callable(f)
+
+    # -- registration ------------------------------------------------------
+    def add_code(self, code):
+        """Register a code object; True when it was new."""
+        return self._tracer.add_code(code, last_line(code))
+
+    def add_function(self, func):
+        """Register one function (line_profiler returns None here too)."""
+        self.add_callable(func)
+
+    def add_callable(self, func):
+        """Register the functions behind ``func``; 1 if any, else 0."""
+        added = 0
+        for f in unwrap_callable(func):
+            code = getattr(f, "__code__", None)
+            if code is None:
+                continue
+            if self.add_code(code):
+                self.functions.append(f)
+            added = 1
+        return added
+
+    def add_class(self, cls):
+        """Register every function defined in ``cls``; returns how many."""
+        return sum(self.add_callable(m) for m in _members(cls, cls.__module__))
+
+    def add_module(self, mod):
+        """Register every function and class method defined in ``mod``;
+        returns how many callables were added."""
+        count = 0
+        for member in _members(mod, mod.__name__):
+            if inspect.isclass(member):
+                count += self.add_class(member)
+            else:
+                count += self.add_callable(member)
+        return count
+
+    # -- switching ----------------------------------------------------------
+    def enable(self):
+        self._tracer.enable()
+
+    def disable(self):
+        self._tracer.disable()
+
+    def enable_by_count(self):
+        with self._lock:
+            if self.enable_count == 0:
+                self._tracer.enable()
+            self.enable_count += 1
+
+    def disable_by_count(self):
+        with self._lock:
+            if self.enable_count > 0:
+                self.enable_count -= 1
+                if self.enable_count == 0:
+                    self._tracer.disable()
+
+    def __enter__(self):
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc):
+        self.disable_by_count()
+
+    # -- decorator ----------------------------------------------------------
+    def __call__(self, func):
+        self.add_callable(func)
+        return self.wrap_callable(func)
+
+    def wrap_callable(self, func):
+        """A wrapper that profiles while ``func`` runs (generators: while each
+        step runs, so the consumer's time is not the generator's)."""
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def gen_wrapper(*args, **kwds):
+                g = func(*args, **kwds)
+                self.enable_by_count()
+                try:
+                    item = next(g)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    self.disable_by_count()
+                while True:
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        g.close()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
+                        self.enable_by_count()
+                        try:
+                            item = g.throw(exc)
+                        except StopIteration as stop:
+                            return stop.value
+                        finally:
+                            self.disable_by_count()
+                        continue
+                    self.enable_by_count()
+                    try:
+                        item = g.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                    finally:
+                        self.disable_by_count()
+            return gen_wrapper
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def coro_wrapper(*args, **kwds):
+                self.enable_by_count()
+                try:
+                    return await func(*args, **kwds)
+                finally:
+                    self.disable_by_count()
+            return coro_wrapper
+        if not (inspect.isfunction(func) or inspect.ismethod(func)):
+            return func  # classes, properties...: registered, left as they are
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwds):
+            self.enable_by_count()
+            try:
+                return func(*args, **kwds)
+            finally:
+                self.disable_by_count()
+        return wrapper
+
+    # -- running code ---------------------------------------------------------
+    def runcall(self, func, /, *args, **kw):
+        self.enable_by_count()
+        try:
+            return func(*args, **kw)
+        finally:
+            self.disable_by_count()
+
+    def runctx(self, cmd, globals, locals):
+        self.enable_by_count()
+        try:
+            exec(cmd, globals, locals)
+        finally:
+            self.disable_by_count()
+        return self
+
+    def run(self, cmd):
+        import __main__
+
+        d = __main__.__dict__
+        return self.runctx(cmd, d, d)
+
+    # -- results --------------------------------------------------------------
+    def get_stats(self):
+        """LineStats: ``timings`` {(file, first line, name): [(lineno, hits,
+        ns)]} for every registered function, ``unit`` 1e-9."""
+        timings = {}
+        for code, lines in self._tracer._rawstats():
+            key = code_label(code)
+            if key in timings:  # two code objects with one label: merge
+                merged = {ln: [h, t] for ln, h, t in timings[key]}
+                for ln, h, t in lines:
+                    cur = merged.setdefault(ln, [0, 0])
+                    cur[0] += h
+                    cur[1] += t
+                lines = [(ln, h, t) for ln, (h, t) in sorted(merged.items())]
+            timings[key] = lines
+        return LineStats(timings, UNIT)
+
+    def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
+                    summarize=False, sort=False, rich=False):
+        """Print line_profiler's report (``rich`` is accepted and ignored)."""
+        self.get_stats().print(stream=stream, output_unit=output_unit, stripzeros=stripzeros,
+                               details=details, summarize=summarize, sort=sort)
+
+    def dump_stats(self, filename):
+        """Save a .lprof file (atomically) that ``profkit show`` and
+        ``python -m line_profiler`` read."""
+        lprof.dump(self.get_stats(), filename)
+
+    def reset(self):
+        """Zero every counter; registrations stay."""
+        self._tracer.reset()
+
+
+def _members(container, module_name):
+    """Functions and classes defined in ``container`` (a module or class) itself."""
+    out = []
+    for member in vars(container).values():
+        target = member
+        if isinstance(member, (staticmethod, classmethod)):
+            target = member.__func__
+        elif isinstance(member, property):
+            target = member.fget
+        if target is None:
+            continue
+        if (inspect.isfunction(target) or inspect.isclass(target)) and \
+                getattr(target, "__module__", None) == module_name:
+            out.append(member)
+    return out
+
+
+# ---- code-object discovery for -f / --module / --all -------------------------
+
+
+def walk_code(code, prefix=""):
+    """Yield (qualified name, code object) for every function and method whose
+    code is nested in ``code`` (a module's code), at any depth.  Qualified
+    names are built as Python builds ``__qualname__``, so they are right on
+    3.9 and 3.10 too, where code objects do not carry one."""
+    for const in code.co_consts:
+        if not inspect.iscode(const):
+            continue
+        qual = prefix + const.co_name
+        if const.co_flags & CO_NEWLOCALS:  # a function (also lambdas, comprehensions)
+            yield qual, const
+            yield from walk_code(const, qual + ".<locals>.")
+        else:  # a class body: its functions are methods
+            yield from walk_code(const, qual + ".")
+
+
+def matches(pattern, qualname, name):
+    """A -f pattern against one function: its qualified name or plain name,
+    as a glob (``make_sparse``, ``Matrix.*``, ``outer.<locals>.inner``)."""
+    return fnmatch.fnmatchcase(qualname, pattern) or fnmatch.fnmatchcase(name, pattern)
+
+
+def _is_synthetic(name):
+    return name.startswith("<") and name.endswith(">")
+
+
+def _module_file(name):
+    mod = sys.modules.get(name)
+    return getattr(mod, "__file__", None)

@@ -1,0 +1,43 @@
+/* monitor.h: the sys.monitoring plumbing shared by the tracers (3.12+).
+ *
+ * A tracer describes its callbacks as a table of (event name, C function)
+ * pairs; this file turns each C function into a callable object whose
+ * vectorcall slot is that function (no argument tuple, no Python frame),
+ * claims a tool id, registers the callbacks and sets the global events.
+ * GIL required.  Everything returns 0, or -1 with a Python exception set.
+ * Compiled to nothing before 3.12. */
+#ifndef PROFKIT_MONITOR_H
+#define PROFKIT_MONITOR_H
+
+#include "compat.h"
+
+#if PK_HAVE_MONITORING
+
+typedef struct {
+    const char *event;  /* name in sys.monitoring.events, e.g. "PY_START" */
+    vectorcallfunc fn;  /* the callback, or NULL to skip this row */
+    int global;         /* 1: set as a global event; 0: registered only,
+                           enabled per code object with pk_monitor_local */
+} PkMonitorRow;
+
+/* Readies the callback type.  Call once at module init. */
+int pk_monitor_module_init(void);
+
+/* sys.monitoring.MISSING (borrowed; valid after a successful claim). */
+extern PyObject *pk_monitor_missing;
+
+/* Claims a free tool id, trying `preferred` in order, and registers the
+ * rows.  On success *tool_id holds the id. */
+int pk_monitor_claim(const int *preferred, int n_preferred, const char *name,
+                     const PkMonitorRow *rows, int n_rows, int *tool_id);
+
+/* Unregisters every row, clears all events of the tool (global and
+ * local on `codes`, a list of code objects or NULL) and frees the id. */
+int pk_monitor_release(int tool_id, const PkMonitorRow *rows, int n_rows, PyObject *codes);
+
+/* Sets the local events of `code` for the tool to the rows with global=0
+ * (or to none when on == 0). */
+int pk_monitor_local(int tool_id, const PkMonitorRow *rows, int n_rows, PyObject *code, int on);
+
+#endif /* PK_HAVE_MONITORING */
+#endif /* PROFKIT_MONITOR_H */
