@@ -41,7 +41,7 @@ def test_slow_ranks_func3_func2_func1_by_tottime(cli):
     assert t["{built-in method time.sleep}"][0] == "3"
     # main's cumulative time covers its three callees (and their sleeps)
     funcs = sum(t[f][2] for f in ("slow.py:15(func1)", "slow.py:23(func2)", "slow.py:31(func3)"))
-    assert 0.69 < funcs <= t["slow.py:39(main)"][2] <= funcs + 0.05
+    assert 0.69 < funcs <= t["slow.py:39(main)"][2] + 0.003 <= funcs + 0.05  # printed values are rounded
 
 
 def test_python_dash_m_and_console_script_agree(cli, tmp_path):
