@@ -19,11 +19,11 @@ def banner(text):
     print("=" * 78)
 
 
-def run(args, head=None, note=None):
+def run(args, head=None, note=None, input_text=None):
     shown = " ".join(["python" if a == sys.executable else shlex.quote(a) for a in args])
     print(f"\n$ {shown}\n", flush=True)
     cmd = [sys.executable, "-m", "profkit"] + args[1:] if args[0] == "profkit" else args
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, input=input_text)
     lines = (out.stdout + out.stderr).rstrip("\n").splitlines()
     if head is not None and len(lines) > head:
         lines = lines[:head] + [f"    ... ({len(lines) - head} more lines)"]
@@ -49,19 +49,29 @@ def main():
     run(["profkit", "func", "-s", "tottime", os.path.join(TIME, "linalg.py")], head=16,
         note="make_sparse, not the algebra, dominates: it tests membership in a Python list in a double loop.")
 
-    banner("3. The same profile saved for other tools (pstats, snakeviz, gprof2dot)")
-    run(["profkit", "func", "-o", "linalg.prof", os.path.join(TIME, "linalg.py")])
-    run([sys.executable, "-c", "import pstats; pstats.Stats('linalg.prof').sort_stats('cumtime').print_stats(5)"],
-        head=14)
-    os.unlink(os.path.join(ROOT, "linalg.prof"))
+    banner("3. Which line?  profkit lines (what kernprof -l -v reports), on the @profile-marked copy")
+    run(["profkit", "lines", "-o", "demo.lprof", os.path.join(TIME, "linalg_kern.py")],
+        note="the membership test inside the double loop is the hot line.")
 
-    banner("4. The fix: a vectorised make_sparse that builds the very same matrices")
+    banner("4. The same without touching the code: choose the function by name")
+    run(["profkit", "lines", "-o", "demo.lprof", "-f", "make_sparse", os.path.join(TIME, "linalg.py")],
+        head=26)
+
+    banner("5. Saved profiles, for later and for other tools")
+    run(["profkit", "show", "demo.lprof"], head=21)
+    run(["profkit", "func", "-o", "demo.prof", os.path.join(TIME, "slow.py")])
+    run([sys.executable, "-c", 'import pstats; pstats.Stats("demo.prof").sort_stats("tottime").print_stats(4)'])
+    for name in ("demo.lprof", "demo.prof"):
+        os.unlink(os.path.join(ROOT, name))
+
+    banner("6. The fix: a vectorised make_sparse that builds the very same matrices")
     slow, fast = timed(os.path.join(TIME, "linalg.py")), timed(os.path.join(TIME, "linalg_solution.py"))
     print(f"\nlinalg.py          {slow:6.2f} s\nlinalg_solution.py {fast:6.2f} s   ({slow / fast:.0f}x faster)")
 
     banner("Next")
     print("profkit func --help          options of the function profiler")
-    print("bench/RESULTS.md             overhead measured against cProfile (make bench)")
+    print("profkit lines --help         options of the line profiler")
+    print("bench/RESULTS.md             overhead measured against cProfile and kernprof (make bench)")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ sys.path.insert(0, WORKLOADS)
 
 
 def _hooks_state():
-    state = {"profile": sys.getprofile()}
+    state = {"profile": sys.getprofile(), "trace": sys.gettrace()}
     if sys.version_info >= (3, 12):
         state["tools"] = [sys.monitoring.get_tool(i) for i in range(6)]
     return state
