@@ -5,6 +5,7 @@ with ``python`` itself.  A bad invocation prints one line on stderr and exits
 with 2; the program's own errors print as python prints them.
 """
 import argparse
+import contextlib
 import os
 import sys
 
@@ -94,7 +95,9 @@ def cmd_func(argv):
     prof = Profile(builtins=not opts.no_builtins, all_threads=not opts.main_thread_only)
     prof._hidden_files = frozenset({_runner.__file__})
     prof._hidden_labels = frozenset({f"<method '_pause_thread' of '{_engine_type_name()}' objects>"})
-    outcome = _runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)
+    # Scripts marked up for kernprof (a bare @profile) run here too.
+    with _builtin_profile(_passthrough):
+        outcome = _runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)
     try:
         if outfile is not None:
             prof.dump_stats(outfile)
@@ -196,19 +199,11 @@ def cmd_lines(argv):
     selector = Selector(prof, opts.func, opts.module, opts.all, target.path0)
     selector.scan_code(target.code, "__main__", is_script=True)
     selector.install()
-    with _state.line_profiler(prof):
-        import builtins
-
-        saved = builtins.__dict__.get("profile", _MISSING)
-        builtins.profile = prof
+    with _state.line_profiler(prof), _builtin_profile(prof):
         try:
             outcome = _runner.run_target(target, prof.enable, prof.disable)
         finally:
             selector.uninstall()
-            if saved is _MISSING:
-                builtins.__dict__.pop("profile", None)
-            else:
-                builtins.profile = saved
     stats = prof.get_stats()
     order = [code_label(f.__code__) for f in prof.functions] + list(stats.timings)
     stats = lprof.LineStats(_ordered(stats, order), stats.unit)
@@ -241,6 +236,29 @@ def cmd_lines(argv):
 
 
 _MISSING = object()
+
+
+def _passthrough(func=None, **_options):
+    """``profile`` for modes that do not use it: leaves the function as it is."""
+    if func is None:
+        return _passthrough
+    return func
+
+
+@contextlib.contextmanager
+def _builtin_profile(obj):
+    """Put ``profile`` into builtins for the program, as kernprof does."""
+    import builtins
+
+    saved = builtins.__dict__.get("profile", _MISSING)
+    builtins.profile = obj
+    try:
+        yield
+    finally:
+        if saved is _MISSING:
+            builtins.__dict__.pop("profile", None)
+        else:
+            builtins.profile = saved
 
 
 class _CLILineProfiler:

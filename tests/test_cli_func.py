@@ -184,6 +184,12 @@ def test_threads_are_merged_by_default_and_main_only_on_request(cli, tmp_path):
     assert "thr.py:1(<module>)" in r.stdout
 
 
+def test_kernprof_style_script_runs_under_func(cli):
+    r = cli("func", "-s", "calls", os.path.join(EXAMPLES, "time", "slow_kern.py"))
+    assert r.returncode == 0, r.stderr
+    assert "slow_kern.py:31(func3)" in r.stdout
+
+
 def test_no_builtins(cli):
     r = cli("func", "--no-builtins", SLOW)
     assert r.returncode == 0, r.stderr
