@@ -30,6 +30,9 @@ test-all:  ## run the suite on every CPython 3.9-3.13 that pyenv has
 test-asan:  ## run the suite against an AddressSanitizer + UBSan build
 	@sh .ci/test-asan.sh
 
+test-valgrind: $(VENV)/.ready  ## run the engine tests under valgrind memcheck
+	@sh .ci/test-valgrind.sh
+
 bench: $(VENV)/.ready  ## measure overheads against cProfile; writes bench/RESULTS.md
 	@PYTHONS="$(PYVERSIONS)" sh bench/bench-all.sh
 

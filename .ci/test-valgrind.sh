@@ -1,0 +1,16 @@
+#!/bin/sh
+# The engine-level tests under valgrind memcheck (a subset: valgrind runs
+# Python some 50x slower).  PYTHONMALLOC=malloc sends every allocation
+# through malloc so memcheck sees it.  Any error report fails the run;
+# valgrind.supp lists the suppressions, each with its reason.
+set -eu
+venv=.venv
+[ -x "$venv/bin/python" ] || { echo "run 'make test' first (it sets up .venv)" >&2; exit 2; }
+export PYTHONMALLOC=malloc
+vg() {
+    valgrind --quiet --error-exitcode=99 --suppressions=valgrind.supp \
+        --leak-check=no --track-origins=yes "$@"
+}
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_profile_api.py
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_lines.py \
+    -k "hits or reference or times or decorator or kinds or round_trip or loads or layout"
