@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Benchmark harness: wall-clock overhead of profkit against cProfile.
+"""Benchmark harness: wall-clock overhead of profkit against cProfile and kernprof.
 
 Each workload is a script run as a subprocess of the interpreter under test,
-once per *variant* (plain, under cProfile, under profkit, ...).  The harness
-times the whole process, repeats in rounds that alternate the order of the
-variants, and reports medians as a markdown table:
+once per *variant* (plain, under the reference tool, under profkit, ...).  The
+harness times the whole process, repeats in rounds that alternate the order of
+the variants, and reports medians as markdown tables.  Workloads come in
+*groups*, one table each, and each group names the tool profkit is compared
+with: "func" (``profkit func`` against cProfile) and "lines" (``profkit lines``
+against line_profiler's ``kernprof -l``).
 
     python bench/run.py                          # every workload, 5 rounds
     python bench/run.py --python /tmp/v3.12/bin/python --workloads fib,oop
+    python bench/run.py --group lines --repeat 1
     python bench/run.py --repeat 9 --out bench/RESULTS.md
 
 Adding a measurement is a dict entry: a new tool is one ``Variant`` in
 ``VARIANTS`` (an argv template), a new workload one ``Workload`` in
-``WORKLOADS``.  See bench/README.md for the method.
+``WORKLOADS``, a new comparison one ``Group`` in ``GROUPS``.  See
+bench/README.md for the method.
 
 Standard library only; runs on every Python profkit supports (3.9+).
 """
@@ -55,11 +60,14 @@ class Variant:
 
     argv: Tuple[str, ...]
     label: str
-    # Variants compared against cProfile get a row in the main table (their
-    # median goes in the "profkit" column).  Anything else (line profiler,
-    # memory tools, ...) is listed in the "other variants" table, as a ratio
-    # to plain only.
-    vs_cprofile: bool = False
+    # The group (key of ``GROUPS``) whose workloads it runs on; None for every
+    # group ("plain").
+    group: Optional[str] = "func"
+    # Variants compared against their group's reference tool (cProfile,
+    # kernprof) get a row in the group's table (their median goes in the
+    # "profkit" column).  Anything else (memory tools, ...) is listed in the
+    # "other variants" table, as a ratio to plain only.
+    vs_reference: bool = False
     # Run for every workload (True), or only for workloads naming it in
     # ``Workload.extra_variants`` (False).
     default: bool = True
@@ -72,28 +80,79 @@ class Variant:
 PROFKIT_FUNC = ("{python}", "-m", "profkit", "func", "-o", "{out}")
 
 # The order here is the order of the runs in a forward round and of the rows
-# in the tables.  "plain" and "cProfile" are the two references of every ratio.
+# in the tables.  "plain" and the group's reference (cProfile, kernprof) are
+# the two references of every ratio.
 VARIANTS: Dict[str, Variant] = {
-    "plain": Variant(("{python}", "{script}"), "plain"),
+    "plain": Variant(("{python}", "{script}"), "plain", group=None),
+    # ---- function profilers ("func" group)
     # -o: cProfile would otherwise print its table, and formatting and writing
     # the text would be part of what we time.
     "cProfile": Variant(("{python}", "-m", "cProfile", "-o", "{out}", "{script}"), "cProfile"),
-    "profkit": Variant(PROFKIT_FUNC + ("{script}",), "profkit", vs_cprofile=True,
+    "profkit": Variant(PROFKIT_FUNC + ("{script}",), "profkit", vs_reference=True,
                        requires=("profkit",)),
     # cProfile always profiles builtins: this row shows what skipping them buys.
     "profkit-nobuiltins": Variant(PROFKIT_FUNC + ("--no-builtins", "{script}"),
-                                  "profkit --no-builtins", vs_cprofile=True, default=False,
+                                  "profkit --no-builtins", vs_reference=True, default=False,
                                   requires=("profkit",)),
     # cProfile profiles one thread; profkit all of them unless told otherwise.
     "profkit-mainthread": Variant(PROFKIT_FUNC + ("--main-thread-only", "{script}"),
-                                  "profkit --main-thread-only", vs_cprofile=True, default=False,
+                                  "profkit --main-thread-only", vs_reference=True, default=False,
                                   requires=("profkit",)),
-    # Later tools are one entry each, for instance:
-    # "profkit-line": Variant(("{python}", "-m", "profkit", "line", "-o", "{out}", "{script}"),
-    #                         "profkit line", requires=("profkit",)),
+    # ---- line profilers ("lines" group).  Both put a bare `profile` into
+    # builtins and time the lines of the functions it marks.  kernprof (from
+    # the line_profiler package) without -v saves its results and prints only
+    # where they went; profkit lines always prints its report (to /dev/null
+    # here) as well as saving it.
+    "kernprof": Variant(("{python}", "-m", "kernprof", "-l", "-o", "{out}", "{script}"),
+                        "kernprof -l", group="lines", requires=("kernprof",)),
+    "profkit-lines": Variant(("{python}", "-m", "profkit", "lines", "-o", "{out}", "{script}"),
+                             "profkit lines", group="lines", vs_reference=True,
+                             requires=("profkit",)),
 }
 
-REFERENCES = ("plain", "cProfile")
+
+@dataclass(frozen=True)
+class Group:
+    """A set of workloads, the tool profkit is compared with on them, and their table."""
+
+    description: str
+    # The competitor's variant: with "plain", the base of every ratio.
+    reference: str
+    # profkit's own variant: its rows are labelled by the workload alone, the
+    # other compared variants by their options.
+    primary: str
+    # Column headers: the reference's name, and the header of profkit's time.
+    reference_column: str
+    profkit_column: str
+    # Printed under the table.
+    note: str
+    # Printed just above the table, if any.
+    heading: Optional[str] = None
+
+
+GROUPS: Dict[str, Group] = {
+    "func": Group(
+        "profkit func against cProfile",
+        reference="cProfile", primary="profkit",
+        reference_column="cProfile", profkit_column="profkit",
+        note="× columns: median of the variant / median of plain.  Last column: the time profkit "
+             "adds over plain, as a fraction of the time cProfile adds (below 1: profkit is "
+             "cheaper).  Rows with an option in parentheses run profkit with that option; "
+             "cProfile and plain are the same runs as the row above."),
+    "lines": Group(
+        "profkit lines against kernprof -l (line_profiler)",
+        reference="kernprof", primary="profkit-lines",
+        reference_column="kernprof", profkit_column="profkit lines",
+        heading="Line profiler: `profkit lines` against `kernprof -l` (line_profiler), "
+                "both timing the lines of the functions marked `@profile`.",
+        note="× columns: median of the variant / median of plain.  Last column: the time "
+             "`profkit lines` adds over plain, as a fraction of the time `kernprof -l` adds "
+             "(below 1: profkit is cheaper)."),
+}
+
+# The package to install for a module a variant or workload requires, when
+# the names differ (for the notes of skipped cells).
+PACKAGES = {"kernprof": "line_profiler"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +165,13 @@ class Workload:
     requires: Tuple[str, ...] = ()
     # Non-default variants (``Variant.default=False``) to run as well.
     extra_variants: Tuple[str, ...] = ()
+    # Which group (key of ``GROUPS``) it belongs to: its variants and table.
+    group: str = "func"
+    # The script uses a bare @profile with no fallback (kernprof style): its
+    # plain run puts an identity ``profile`` into builtins first.
+    plain_needs_profile: bool = False
+    # Printed under its group's table when it ran.
+    note: Optional[str] = None
 
 
 WORKLOADS: Dict[str, Workload] = {
@@ -121,7 +187,33 @@ WORKLOADS: Dict[str, Workload] = {
     "linalg": Workload(EXAMPLES_DIR / "time" / "linalg.py", "example: numpy/scipy",
                        requires=("numpy", "scipy")),
     "mem": Workload(EXAMPLES_DIR / "memory" / "mem.py", "example: big lists"),
+    # Line profiler workloads: each marks some functions with a bare @profile.
+    "lines_loop": Workload(WORKLOAD_DIR / "lines_loop.py",
+                           "one @profile function, tight arithmetic loop, no calls", group="lines"),
+    "lines_calls": Workload(WORKLOAD_DIR / "lines_calls.py",
+                            "@profile loop calling undecorated helpers", group="lines"),
+    "lines_gen": Workload(WORKLOAD_DIR / "lines_gen.py",
+                          "@profile generator, undecorated consumer", group="lines"),
+    "lines_outside": Workload(
+        WORKLOAD_DIR / "lines_outside.py", "tiny @profile function, the work done elsewhere",
+        group="lines",
+        note="`lines_outside` spends almost all its time outside its one small `@profile` "
+             "function: its × columns are what each tool costs the code it does not profile."),
+    "linalg_kern": Workload(EXAMPLES_DIR / "time" / "linalg_kern.py",
+                            "example: numpy/scipy, @profile on make_sparse", group="lines",
+                            requires=("numpy", "scipy"), plain_needs_profile=True),
 }
+
+# The plain run of a script that needs a `profile` builtin: an identity
+# decorator, then the script run as __main__ with its folder first on
+# sys.path, as `python SCRIPT` would.  (runpy costs about a millisecond.)
+PLAIN_WITH_PROFILE = """\
+import builtins, os, runpy, sys
+builtins.profile = lambda func: func
+sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 # ---- the interpreter under test ----------------------------------------------
@@ -197,9 +289,11 @@ class Result:
         return statistics.median(self.times)
 
 
-def command(variant: Variant, workload: Workload, python: str, out: Path) -> List[str]:
+def command(vname: str, workload: Workload, python: str, out: Path) -> List[str]:
+    if vname == "plain" and workload.plain_needs_profile:
+        return [python, "-c", PLAIN_WITH_PROFILE, str(workload.path)] + list(workload.args)
     words = {"python": python, "script": str(workload.path), "out": str(out)}
-    return [w.format(**words) for w in variant.argv] + list(workload.args)
+    return [w.format(**words) for w in VARIANTS[vname].argv] + list(workload.args)
 
 
 def run_once(argv: List[str], env: Dict[str, str], cwd: str, timeout: float) -> Tuple[float, Optional[str]]:
@@ -237,7 +331,7 @@ def measure(name: str, workload: Workload, variants: List[str], python: str,
             res = results[vname]
             if res.error is not None:
                 return
-            argv = command(VARIANTS[vname], workload, python, Path(scratch) / f"{vname}.out")
+            argv = command(vname, workload, python, Path(scratch) / f"{vname}.out")
             venv = dict(env, **VARIANTS[vname].env)
             elapsed, error = run_once(argv, venv, scratch, timeout)
             if error is not None:
@@ -285,11 +379,11 @@ def cell_ratio(res: Optional[Result], base: Optional[Result]) -> str:
     return f"{res.median / base.median:.2f}"
 
 
-def cell_overhead_ratio(res: Result, cprof: Result, plain: Result) -> Tuple[str, bool]:
-    """(profkit − plain) / (cProfile − plain), and whether it was too noisy."""
-    if not (res.ok and cprof.ok and plain.ok):
-        return ("error" if (res.error or cprof.error or plain.error) else "—"), False
-    base = cprof.median - plain.median
+def cell_overhead_ratio(res: Result, ref: Result, plain: Result) -> Tuple[str, bool]:
+    """(profkit − plain) / (reference − plain), and whether it was too noisy."""
+    if not (res.ok and ref.ok and plain.ok):
+        return ("error" if (res.error or ref.error or plain.error) else "—"), False
+    base = ref.median - plain.median
     if base < NOISE_FRACTION * plain.median:
         return "n/a†", True
     return f"{(res.median - plain.median) / base:.2f}", False
@@ -322,37 +416,18 @@ def render(info: dict, rounds: int, python: str, all_results: Dict[str, Dict[str
                  "written to a scratch file with `-o`.")
     lines.append("")
 
-    # Main table: one row per (workload, variant compared with cProfile).
-    lines.append("| workload | plain (s) | cProfile (s) | profkit (s) | cProfile × | profkit × "
-                 "| profkit overhead / cProfile overhead |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|")
-    noisy = False
+    # One table per group: a row per (workload, variant compared with the
+    # group's reference).
     others = []
-    for wname, results in all_results.items():
-        plain, cprof = results.get("plain"), results.get("cProfile")
-        for vname, res in results.items():
-            if vname in REFERENCES:
-                continue
-            variant = VARIANTS[vname]
-            if not variant.vs_cprofile:
-                others.append((wname, vname, res, plain))
-                continue
-            label = wname if vname == "profkit" else f"{wname} ({variant.label.replace('profkit ', '')})"
-            if plain is None or cprof is None:
-                ratio = "—"
-            else:
-                ratio, was_noisy = cell_overhead_ratio(res, cprof, plain)
-                noisy |= was_noisy
-            lines.append(f"| {label} | {cell_time(plain)} | {cell_time(cprof)} | {cell_time(res)} "
-                         f"| {cell_ratio(cprof, plain)} | {cell_ratio(res, plain)} | {ratio} |")
-    lines.append("")
-    lines.append("× columns: median of the variant / median of plain.  Last column: the time profkit "
-                 "adds over plain, as a fraction of the time cProfile adds (below 1: profkit is "
-                 "cheaper).  Rows with an option in parentheses run profkit with that option; "
-                 "cProfile and plain are the same runs as the row above.")
-    if noisy:
-        lines.append(f"† cProfile adds less than {NOISE_FRACTION:.0%} to the plain run here, "
-                     "so the ratio of the overheads would be noise.")
+    first = True
+    for gname, group in GROUPS.items():
+        members = {w: r for w, r in all_results.items() if WORKLOADS[w].group == gname}
+        if not members:
+            continue
+        if not first:
+            lines.append("")
+        first = False
+        lines.extend(group_table(group, members, others))
 
     if others:
         lines.append("")
@@ -388,6 +463,49 @@ def render(info: dict, rounds: int, python: str, all_results: Dict[str, Dict[str
         lines.extend(f"- {n}" for n in notes)
     lines.append("")
     return "\n".join(lines)
+
+
+def group_table(group: Group, all_results: Dict[str, Dict[str, Result]],
+                others: List[tuple]) -> List[str]:
+    """The markdown table of one group; variants not compared go to `others`."""
+    lines = []
+    if group.heading:
+        lines.append(group.heading)
+        lines.append("")
+    ref_col = group.reference_column
+    lines.append(f"| workload | plain (s) | {ref_col} (s) | {group.profkit_column} (s) | {ref_col} × "
+                 f"| profkit × | profkit overhead / {ref_col} overhead |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    noisy = False
+    notes = []
+    primary_label = VARIANTS[group.primary].label + " "
+    for wname, results in all_results.items():
+        plain, ref = results.get("plain"), results.get(group.reference)
+        for vname, res in results.items():
+            if vname in ("plain", group.reference):
+                continue
+            variant = VARIANTS[vname]
+            if not variant.vs_reference:
+                others.append((wname, vname, res, plain))
+                continue
+            label = (wname if vname == group.primary
+                     else f"{wname} ({variant.label.replace(primary_label, '')})")
+            if plain is None or ref is None:
+                ratio = "—"
+            else:
+                ratio, was_noisy = cell_overhead_ratio(res, ref, plain)
+                noisy |= was_noisy
+            lines.append(f"| {label} | {cell_time(plain)} | {cell_time(ref)} | {cell_time(res)} "
+                         f"| {cell_ratio(ref, plain)} | {cell_ratio(res, plain)} | {ratio} |")
+        if WORKLOADS[wname].note:
+            notes.append(WORKLOADS[wname].note)
+    lines.append("")
+    lines.append(group.note)
+    if noisy:
+        lines.append(f"† {ref_col} adds less than {NOISE_FRACTION:.0%} to the plain run here, "
+                     "so the ratio of the overheads would be noise.")
+    lines.extend(notes)
+    return lines
 
 
 def cpu_model() -> str:
@@ -433,13 +551,18 @@ def write_out(path: Path, text: str) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="bench/run.py",
-        description="Time workloads plain, under cProfile and under profkit; print a markdown table.")
+        description="Time workloads plain, under cProfile or kernprof and under profkit; "
+                    "print markdown tables.")
     p.add_argument("--python", metavar="PATH", default=sys.executable,
                    help="interpreter to benchmark (default: the one running this script)")
+    p.add_argument("--group", choices=list(GROUPS),
+                   help="run only this group's workloads: " + "; ".join(
+                       f"{g}: {GROUPS[g].description}" for g in GROUPS) + " (default: all)")
     p.add_argument("--workloads", metavar="A,B", help="comma-separated workloads to run "
                    f"(default: all of {','.join(WORKLOADS)})")
     p.add_argument("--variants", metavar="A,B", help="comma-separated variants to run; plain and "
-                   f"cProfile always run (default: all of {','.join(VARIANTS)})")
+                   "the group's reference (cProfile, kernprof) always run "
+                   f"(default: all of {','.join(VARIANTS)})")
     p.add_argument("--repeat", metavar="N", type=int, default=5,
                    help="timed rounds per workload (default: 5; use 5 or more for results)")
     p.add_argument("--timeout", metavar="S", type=float, default=600.0,
@@ -450,11 +573,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
-    args.workload_names = pick(p, "--workloads", args.workloads, WORKLOADS)
-    args.variant_names = pick(p, "--variants", args.variants, VARIANTS)
-    for ref in REFERENCES:
-        if ref not in args.variant_names:
-            args.variant_names.insert(REFERENCES.index(ref), ref)
+    names = pick(p, "--workloads", args.workloads, WORKLOADS)
+    if args.group:
+        if args.workloads:
+            outside = [n for n in names if WORKLOADS[n].group != args.group]
+            if outside:
+                p.error(f"--workloads: {', '.join(outside)} not in --group {args.group}")
+        names = [n for n in names if WORKLOADS[n].group == args.group]
+    chosen = set(pick(p, "--variants", args.variants, VARIANTS))
+    named_groups = {VARIANTS[v].group for v in chosen} - {None}
+    if named_groups:
+        # Only the groups --variants names a variant of.
+        names = [n for n in names if WORKLOADS[n].group in named_groups]
+    if not names:
+        p.error("no workload left to run: --workloads, --group and --variants do not overlap")
+    args.workload_names = names
+    # The groups of the chosen workloads; only their variants run.
+    args.groups = [g for g in GROUPS if any(WORKLOADS[n].group == g for n in names)]
+    chosen |= {"plain"} | {GROUPS[g].reference for g in args.groups}
+    args.variant_names = [v for v in VARIANTS if v in chosen
+                          and VARIANTS[v].group in (None, *args.groups)]
     return args
 
 
@@ -468,16 +606,27 @@ def pick(parser, option: str, text: Optional[str], table: dict) -> List[str]:
     return [n for n in table if n in names]  # the table's order
 
 
+def modules_text(names: List[str]) -> str:
+    """Module names for a note, with the package to install when it differs."""
+    return ", ".join(f"{n} (package {PACKAGES[n]})" if n in PACKAGES else n for n in names)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.list:
-        print("workloads:")
-        for name, w in WORKLOADS.items():
-            extra = f" [+ {', '.join(w.extra_variants)}]" if w.extra_variants else ""
-            print(f"  {name:<12}{w.description}{extra}  ({os.path.relpath(w.path, REPO_ROOT)})")
-        print("variants:")
-        for name, v in VARIANTS.items():
-            print(f"  {name:<20}{' '.join(v.argv)}{'' if v.default else '  (opt-in per workload)'}")
+        for gname, group in GROUPS.items():
+            print(f"group {gname}: {group.description}")
+            print("  workloads:")
+            for name, w in WORKLOADS.items():
+                if w.group == gname:
+                    extra = f" [+ {', '.join(w.extra_variants)}]" if w.extra_variants else ""
+                    print(f"    {name:<14}{w.description}{extra}  "
+                          f"({os.path.relpath(w.path, REPO_ROOT)})")
+            print("  variants:")
+            for name, v in VARIANTS.items():
+                if v.group in (None, gname):
+                    print(f"    {name:<20}{' '.join(v.argv)}"
+                          f"{'' if v.default else '  (opt-in per workload)'}")
         return 0
 
     def log(msg: str) -> None:
@@ -499,17 +648,18 @@ def main(argv=None) -> int:
         workload = WORKLOADS[wname]
         lacking = [m for m in workload.requires if m in missing]
         if lacking:
-            note = f"{wname}: skipped, {', '.join(lacking)} not importable by this Python."
+            note = f"{wname}: skipped, {modules_text(lacking)} not importable by this Python."
             notes.append(note)
             log(note)
             continue
         variants = [v for v in args.variant_names
-                    if VARIANTS[v].default or v in workload.extra_variants]
+                    if VARIANTS[v].group in (None, workload.group)
+                    and (VARIANTS[v].default or v in workload.extra_variants)]
         runnable = [v for v in variants if not set(VARIANTS[v].requires) & missing]
         results = measure(wname, workload, runnable, python, env, args.repeat, args.timeout, log)
         for v in variants:
             if v not in runnable:
-                lack = ", ".join(sorted(set(VARIANTS[v].requires) & missing))
+                lack = modules_text(sorted(set(VARIANTS[v].requires) & missing))
                 results[v] = Result(skipped=f"{lack} not importable")
                 notes.append(f"{wname} / {VARIANTS[v].label}: skipped, {lack} not importable.")
         all_results[wname] = {v: results[v] for v in variants}  # table order

@@ -12,7 +12,7 @@ int pk_timer_use_tsc = 0;
 
 static int64_t anchor_ticks;
 static int64_t anchor_ns;
-static double cached_spt; /* 0 until a span of over one second was seen */
+static double cached_spt; /* 0 until first computed, then fixed */
 
 /* True when /proc/cpuinfo lists both flags that make the TSC a wall clock:
  * constant_tsc (fixed rate across frequency changes) and nonstop_tsc (keeps
@@ -62,20 +62,18 @@ double pk_timer_seconds_per_tick(void)
         return 1e-9;
     if (cached_spt > 0.0)
         return cached_spt;
-    /* Wait until the anchor is at least 50 ms old: short spans would let
-     * the ~30 ns uncertainty of each clock read dominate. */
+    /* Wait until the anchor is at least 50 ms old: over a shorter span the
+     * ~30 ns uncertainty of each clock read would matter.  At 50 ms the
+     * rate is known to better than 1e-6, and it is then fixed for the life
+     * of the process, so every report converts ticks the same way. */
     do {
         ns = pk_timer_monotonic_ns();
         ticks = pk_timer_now();
     } while (ns - anchor_ns < 50000000);
     if (ticks <= anchor_ticks)
         return 1e-9; /* cannot happen with an invariant TSC; stay sane */
-    {
-        double spt = (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
-        if (ns - anchor_ns > 1000000000)
-            cached_spt = spt;
-        return spt;
-    }
+    cached_spt = (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
+    return cached_spt;
 }
 
 const char *pk_timer_source(void)

@@ -49,10 +49,10 @@ PK_INLINE int64_t pk_timer_now(void)
     return pk_timer_monotonic_ns();
 }
 
-/* Seconds per tick.  For the TSC this is measured against CLOCK_MONOTONIC
- * between pk_timer_init() and now; if that span is shorter than 50 ms the
- * call waits until it is 50 ms long, so the error stays below 1e-5.
- * The result is cached once the span exceeds one second. */
+/* Seconds per tick.  For the TSC this is measured once, against
+ * CLOCK_MONOTONIC, between pk_timer_init() and the first call (which waits
+ * until that span is at least 50 ms: error below 1e-6), then fixed, so
+ * every conversion in the process agrees. */
 double pk_timer_seconds_per_tick(void);
 
 /* "tsc" or "monotonic". */

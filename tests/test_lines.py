@@ -461,3 +461,12 @@ def test_script_errors_still_save_the_line_profile(cli, tmp_path):
     assert r.stderr.rstrip().endswith("KeyError: 1")
     assert (tmp_path / "bad.py.lprof").exists()
     assert table(r.stdout)[("f", "raise KeyError(1)")][0] == 1
+
+
+def test_results_are_stable_across_reads():
+    mod = fresh_module()
+    lp = profkit.LineProfiler(*mod.FUNCTIONS)
+    lp.runcall(mod.run_all)
+    first = lp.get_stats()
+    time.sleep(0.06)  # past the clock's calibration window
+    assert lp.get_stats() == first

@@ -312,3 +312,13 @@ def test_legacy_backend_on_new_pythons_also_equals_cprofile():
                        cwd=os.path.dirname(os.path.abspath(__file__)) + "/workloads")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("same ")
+
+
+def test_stats_are_stable_across_reads():
+    import time
+
+    prof = profkit.Profile()
+    prof.runcall(mixed.main)
+    first = prof.getstats()
+    time.sleep(0.06)  # past the clock's calibration window
+    assert prof.getstats() == first

@@ -10,7 +10,7 @@ except NameError:  # plain python: the decorator does nothing
     def profile(func):
         return func
 
-N = 200_000
+N = 1_200_000
 
 
 def weight(i):

@@ -9,7 +9,7 @@ except NameError:  # plain python: the decorator does nothing
     def profile(func):
         return func
 
-N = 700_000
+N = 1_600_000
 
 
 @profile

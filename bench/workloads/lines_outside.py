@@ -48,8 +48,8 @@ def checksum(values):
 def main(rounds=ROUNDS):
     results = []
     for r in range(rounds):
-        results.append(fib(21 + r % 2))
-        results.append(sieve(150_000))
+        results.append(fib(27 + r % 2))
+        results.append(sieve(1_000_000))
         print(checksum(results))
 
 
