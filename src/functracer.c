@@ -364,10 +364,14 @@ PK_INLINE void enter_code(PkProfiler *p, PyObject *code)
 PK_INLINE void leave_code(PkProfiler *p, PyObject *code)
 {
     PkThread *t = current_thread(p);
+    PkEntry *top;
 
     if (PK_UNLIKELY(t == NULL) || t->depth == 0)
         return;
-    leave(p, t, code_entry(p, code, 0));
+    /* Nearly always the returning function is the one on top of the stack,
+     * whose entry is in cache: no need to read the code object's slot. */
+    top = t->frames[t->depth - 1].entry;
+    leave(p, t, PK_LIKELY(top->key == (void *)code) ? top : code_entry(p, code, 0));
 }
 
 /* A builtin call or return.  `fn` is a PyCFunction, or a method
