@@ -198,7 +198,8 @@ WORKLOADS: Dict[str, Workload] = {
         WORKLOAD_DIR / "lines_outside.py", "tiny @profile function, the work done elsewhere",
         group="lines",
         note="`lines_outside` spends almost all its time outside its one small `@profile` "
-             "function: its × columns are what each tool costs the code it does not profile."),
+             "function: its × columns are what each tool costs the code it does not profile "
+             "(plus its fixed cost: start-up, saving the results)."),
     "linalg_kern": Workload(EXAMPLES_DIR / "time" / "linalg_kern.py",
                             "example: numpy/scipy, @profile on make_sparse", group="lines",
                             requires=("numpy", "scipy"), plain_needs_profile=True),

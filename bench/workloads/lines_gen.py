@@ -10,7 +10,7 @@ except NameError:  # plain python: the decorator does nothing
     def profile(func):
         return func
 
-N = 1_500_000
+N = 300_000
 
 
 @profile
