@@ -195,15 +195,27 @@ def cmd_lines(argv):
     outfile = check_writable(opts.outfile or _default_lprof_path(script, module))
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
-    prof = _CLILineProfiler()
-    selector = Selector(prof, opts.func, opts.module, opts.all, target.path0)
+    from profkit import _engine
+
+    selector = Selector(None, opts.func, opts.module, opts.all, target.path0)
+    # With sys.monitoring the tracer costs nothing outside the registered
+    # functions, so it stays on for the whole run and @profile needs no
+    # wrapper.  The legacy trace hook slows every call, so there, unless
+    # functions were chosen by name, it is on only while a @profile function
+    # runs, as under kernprof.
+    whole_run = _engine.backend() == "monitoring" or selector.active
+    prof = _CLILineProfiler(wrap=not whole_run)
+    selector.profiler = prof
     selector.scan_code(target.code, "__main__", is_script=True)
     selector.install()
+    start, stop = (prof.enable, prof.disable) if whole_run else (_nothing, _nothing)
     with _state.line_profiler(prof), _builtin_profile(prof):
         try:
-            outcome = _runner.run_target(target, prof.enable, prof.disable)
+            outcome = _runner.run_target(target, start, stop)
         finally:
             selector.uninstall()
+            if prof.enable_count:  # the program left a @profile call by os._exit or a thread
+                prof.disable()
     stats = prof.get_stats()
     order = [code_label(f.__code__) for f in prof.functions] + list(stats.timings)
     stats = lprof.LineStats(_ordered(stats, order), stats.unit)
@@ -238,6 +250,10 @@ def cmd_lines(argv):
 _MISSING = object()
 
 
+def _nothing():
+    pass
+
+
 def _passthrough(func=None, **_options):
     """``profile`` for modes that do not use it: leaves the function as it is."""
     if func is None:
@@ -263,18 +279,20 @@ def _builtin_profile(obj):
 
 class _CLILineProfiler:
     """The ``profile`` a script sees under ``profkit lines``: kernprof's
-    decorator and profiler object in one.  The line tracer is on for the whole
-    run (on 3.12+ it costs nothing outside the registered functions), so the
-    decorator only registers the function and returns it unchanged."""
+    decorator and profiler object in one.  When the line tracer is on for the
+    whole run the decorator only registers the function and returns it
+    unchanged; otherwise (``wrap``) it also wraps it to switch the tracer on
+    while it runs."""
 
-    def __init__(self):
+    def __init__(self, wrap=False):
         from profkit.lineprof import LineProfiler
 
         self._lp = LineProfiler()
+        self._wrap = wrap
 
     def __call__(self, func):
         self._lp.add_callable(func)
-        return func
+        return self._lp.wrap_callable(func) if self._wrap else func
 
     def __getattr__(self, name):
         return getattr(self._lp, name)

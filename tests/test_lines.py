@@ -470,3 +470,25 @@ def test_results_are_stable_across_reads():
     first = lp.get_stats()
     time.sleep(0.06)  # past the clock's calibration window
     assert lp.get_stats() == first
+
+
+def test_legacy_hook_is_on_only_inside_profiled_calls(cli, tmp_path):
+    """With the legacy trace hook (3.9-3.11), code outside @profile functions
+    must not be traced: @profile wraps, as under kernprof.  With
+    sys.monitoring the tracer is free outside them and @profile returns the
+    function itself."""
+    write(tmp_path / "w.py", (
+        "import sys\n"
+        "@profile\n"
+        "def f():\n"
+        "    return sys.gettrace() is not None\n"
+        "outside = sys.gettrace() is not None\n"
+        "print(f(), outside, hasattr(f, '__wrapped__'))\n"
+    ))
+    r = cli("lines", "w.py")
+    assert r.returncode == 0, r.stderr
+    legacy = profkit._engine.backend() == "legacy"
+    # legacy: sys.gettrace() shows the C hook's object inside f only;
+    # sys.monitoring: no trace function at all.
+    assert r.stdout.splitlines()[0] == f"{legacy} False {legacy}"
+    assert table(r.stdout)[("f", "return sys.gettrace() is not None")][0] == 1
