@@ -287,7 +287,9 @@ class _CLILineProfiler:
     def __init__(self, wrap=False):
         from profkit.lineprof import LineProfiler
 
-        self._lp = LineProfiler()
+        # Wrapped calls switch the hook on their own thread only: cheap, and
+        # what kernprof does.
+        self._lp = LineProfiler(all_threads=not wrap)
         self._wrap = wrap
 
     def __call__(self, func):

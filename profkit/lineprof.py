@@ -89,8 +89,10 @@ class LineProfiler:
 
     def __init__(self, *functions, all_threads=True):
         self._tracer = _engine.LineTracer(all_threads=all_threads)
+        self._all_threads = all_threads
         self._lock = threading.Lock()
-        self.enable_count = 0
+        self._local = threading.local()
+        self._count = 0
         self.functions = []
         self.timer_unit = UNIT
         for f in functions:
@@ -139,17 +141,38 @@ class LineProfiler:
     def disable(self):
         self._tracer.disable()
 
+    @property
+    def enable_count(self):
+        """How many enable_by_count() calls are open: in this thread when
+        each thread switches itself (all_threads=False), else in all."""
+        if self._all_threads:
+            return self._count
+        return getattr(self._local, "count", 0)
+
     def enable_by_count(self):
-        with self._lock:
-            if self.enable_count == 0:
+        if not self._all_threads:  # per thread, as line_profiler counts
+            count = getattr(self._local, "count", 0)
+            if count == 0:
                 self._tracer.enable()
-            self.enable_count += 1
+            self._local.count = count + 1
+            return
+        with self._lock:
+            if self._count == 0:
+                self._tracer.enable()
+            self._count += 1
 
     def disable_by_count(self):
+        if not self._all_threads:
+            count = getattr(self._local, "count", 0)
+            if count > 0:
+                self._local.count = count - 1
+                if count == 1:
+                    self._tracer.disable()
+            return
         with self._lock:
-            if self.enable_count > 0:
-                self.enable_count -= 1
-                if self.enable_count == 0:
+            if self._count > 0:
+                self._count -= 1
+                if self._count == 0:
                     self._tracer.disable()
 
     def __enter__(self):

@@ -49,19 +49,35 @@ PK_INLINE PkLineCode *line_code(PkLineTracer *lt, PyObject *code)
 
 /* ---- threads ----------------------------------------------------------- */
 
+/* First event of this thread in this session: find its stack (kept from
+ * earlier sessions, so switching the tracer on and off allocates nothing)
+ * or make one.  NULL when the thread is not traced or memory ran out. */
 static PK_NOINLINE PkLineThread *attach_thread(PkLineTracer *lt)
 {
-    PkLineThread *t = calloc(1, sizeof *t);
+    unsigned long ident = PyThread_get_thread_ident();
+    PkLineThread *t;
 
+    /* sys.monitoring events are process-wide: there every thread is traced
+     * while the tracer is on, whatever all_threads says. */
     tls_session = session;
-    tls_thread = t;
+    tls_thread = NULL;
+    for (t = lt->threads; t != NULL; t = t->next) {
+        if (t->ident == ident) {
+            t->depth = 0; /* frames of an earlier session are gone */
+            tls_thread = t;
+            return t;
+        }
+    }
+    t = calloc(1, sizeof *t);
     if (t == NULL) {
         lt->nomemory = 1;
         tls_session = 0;
         return NULL;
     }
+    t->ident = ident;
     t->next = lt->threads;
     lt->threads = t;
+    tls_thread = t;
     return t;
 }
 
@@ -347,13 +363,21 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
 
 int pk_linetracer_enable(PkLineTracer *lt)
 {
-    if (lt->enabled)
+    if (lt->enabled) {
+        /* One more thread, when each thread switches itself on. */
+        if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY_LT) {
+            if (pk_legacy_install(PK_HOOK_TRACE, legacy_trace, lt->self, 0) < 0)
+                return -1;
+            lt->thread_enables++;
+        }
         return 0;
+    }
     if (active != NULL) {
         PyErr_SetString(PyExc_ValueError, "another profkit line profiler is already active");
         return -1;
     }
     lt->nomemory = 0;
+    lt->thread_enables = 1;
     session++;
     active = lt;
     lt->backend = want_monitoring() ? PK_BACKEND_MONITORING_LT : PK_BACKEND_LEGACY_LT;
@@ -394,6 +418,13 @@ int pk_linetracer_disable(PkLineTracer *lt)
 
     if (!lt->enabled)
         return 0;
+    if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY_LT && lt->thread_enables > 1) {
+        /* Another thread still traces: take this one out only. */
+        lt->thread_enables--;
+        if (tls_session == session && tls_thread != NULL)
+            tls_thread->depth = 0; /* its open lines are not counted */
+        return pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, 0);
+    }
 #if PK_HAVE_MONITORING
     if (lt->backend == PK_BACKEND_MONITORING_LT) {
         PyObject *codes = codes_list(lt);
@@ -407,9 +438,9 @@ int pk_linetracer_disable(PkLineTracer *lt)
 #endif
         rc = pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, lt->all_threads);
     active = NULL;
-    session++;
+    session++; /* open lines are dropped, as line_profiler does */
     lt->enabled = 0;
-    free_threads(lt); /* open lines are dropped, as line_profiler does */
+    lt->thread_enables = 0;
     Py_DECREF(lt->self);
     if (rc == 0 && lt->nomemory) {
         lt->nomemory = 0;

@@ -41,6 +41,7 @@ typedef struct {
 typedef struct PkLineThread {
     PkLineFrame *frames;
     size_t depth, cap;
+    unsigned long ident;  /* the thread's PyThread ident */
     struct PkLineThread *next;
 } PkLineThread;
 
@@ -50,6 +51,7 @@ typedef struct {
     uint32_t gen;       /* stamps code-object extra slots */
     int enabled;
     int all_threads;
+    int thread_enables; /* all_threads == 0: threads that hold the hook */
     int backend;        /* 1 legacy, 2 monitoring, while enabled */
     int tool_id;
     int nomemory;
@@ -67,7 +69,13 @@ void pk_linetracer_init(PkLineTracer *lt, PyObject *self);
 int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line);
 
 /* Starts and stops recording.  Lines still open at disable() are not
- * counted, as in line_profiler.  0, or -1 with an exception. */
+ * counted, as in line_profiler.  0, or -1 with an exception.
+ * With all_threads == 0 on the legacy hook, each call acts on the calling
+ * thread only, and the calls nest across threads: the first enable()
+ * starts the tracer, later ones add their thread, each disable() removes
+ * its thread, and the last one stops the tracer.  That is cheap (no
+ * walk over threads, no threading hook), which the decorator's per-call
+ * switching needs. */
 int pk_linetracer_enable(PkLineTracer *lt);
 int pk_linetracer_disable(PkLineTracer *lt);
 

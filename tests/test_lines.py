@@ -492,3 +492,26 @@ def test_legacy_hook_is_on_only_inside_profiled_calls(cli, tmp_path):
     # sys.monitoring: no trace function at all.
     assert r.stdout.splitlines()[0] == f"{legacy} False {legacy}"
     assert table(r.stdout)[("f", "return sys.gettrace() is not None")][0] == 1
+
+
+def test_per_thread_switching_counts_every_thread():
+    import threading
+
+    lp = profkit.LineProfiler(all_threads=False)
+
+    @lp
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += i
+        return total
+
+    threads = [threading.Thread(target=work, args=(1000,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    work(1000)
+    assert lp.enable_count == 0
+    hits = sorted(hits_of(lp.get_stats())["work"].values())
+    assert hits == [5, 5, 5000, 5005]

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""The headline rows of bench/RESULTS.md, one line per Python version.
+
+    python bench/summary.py [bench/RESULTS.md]
+
+Prints a markdown table (the one quoted in README.md and
+docs/performance.md): for each CPython, profkit's overhead as a fraction of
+cProfile's on call-heavy recursion (`fib`, with and without builtins), and
+of kernprof's on a tight loop in one profiled function (`lines_loop`), plus
+the slowdown of code outside the profiled functions (`lines_outside`).
+"""
+import re
+import sys
+
+ROWS = [
+    ("fib", "func", "fib vs cProfile"),
+    ("fib (--no-builtins)", "func", "fib, --no-builtins"),
+    ("lines_loop", "lines", "lines_loop vs kernprof"),
+    ("lines_gen", "lines", "lines_gen vs kernprof"),
+]
+
+
+def parse(text):
+    """{version: {(table kind, workload): [cells]}}"""
+    out, version, kind = {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"## CPython (\S+)", line)
+        if m:
+            # A later section for the same version (a rerun of one group)
+            # replaces the rows it has and keeps the others.
+            version = m.group(1)
+            out.setdefault(version, {})
+            continue
+        if line.startswith("| workload | plain"):
+            kind = "lines" if "kernprof" in line else "func"
+            continue
+        if line.startswith("| workload | variant"):
+            kind = None
+            continue
+        if version and kind and line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            out[version][(kind, cells[0])] = cells
+    return out
+
+
+def main(argv):
+    path = argv[1] if len(argv) > 1 else "bench/RESULTS.md"
+    with open(path) as f:
+        data = parse(f.read())
+    head = ["CPython"] + [label for _, _, label in ROWS] + ["lines_outside: profkit ×"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for version, rows in data.items():
+        cells = [version]
+        for workload, kind, _ in ROWS:
+            row = rows.get((kind, workload))
+            cells.append(row[-1] if row else "–")
+        outside = rows.get(("lines", "lines_outside"))
+        cells.append(outside[5] if outside else "–")
+        print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
