@@ -591,19 +591,9 @@ static int monitoring_disable(PkProfiler *p)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-static int want_monitoring(void)
-{
-#if PK_HAVE_MONITORING
-    const char *b = getenv("PROFKIT_BACKEND");
-    return !(b != NULL && strcmp(b, "legacy") == 0);
-#else
-    return 0;
-#endif
-}
-
 const char *pk_functracer_backend_name(void)
 {
-    return want_monitoring() ? "monitoring" : "legacy";
+    return pk_monitor_wanted() ? "monitoring" : "legacy";
 }
 
 int pk_functracer_module_init(void)
@@ -645,7 +635,7 @@ int pk_functracer_enable(PkProfiler *p)
     p->nomemory = 0;
     session++;
     active = p;
-    p->backend = want_monitoring() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
+    p->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
 #if PK_HAVE_MONITORING
     if (p->backend == PK_BACKEND_MONITORING)
         rc = monitoring_enable(p);

@@ -17,6 +17,7 @@
 #define PROFKIT_FUNCTRACER_H
 
 #include "compat.h"
+#include "monitor.h"
 #include "stats.h"
 
 typedef struct {
@@ -49,8 +50,6 @@ typedef struct {
     PyObject *self;     /* borrowed: the Python object embedding this */
 } PkProfiler;
 
-#define PK_BACKEND_LEGACY 1
-#define PK_BACKEND_MONITORING 2
 
 /* Module-level setup: requests the code-object extra index and readies the
  * callback type.  Returns 0, or -1 with an exception set. */

@@ -275,16 +275,6 @@ static PyObject *codes_list(PkLineTracer *lt)
 
 #endif /* PK_HAVE_MONITORING */
 
-static int want_monitoring(void)
-{
-#if PK_HAVE_MONITORING
-    const char *b = getenv("PROFKIT_BACKEND");
-    return !(b != NULL && strcmp(b, "legacy") == 0);
-#else
-    return 0;
-#endif
-}
-
 /* ---- lifecycle --------------------------------------------------------- */
 
 int pk_linetracer_module_init(void)
@@ -354,7 +344,7 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
     lc->code = pk_newref(code);
     lt->codes[lt->n_codes++] = lc;
 #if PK_HAVE_MONITORING
-    if (lt->enabled && lt->backend == PK_BACKEND_MONITORING_LT &&
+    if (lt->enabled && lt->backend == PK_BACKEND_MONITORING &&
         pk_monitor_local(lt->tool_id, line_rows, N_LINE_ROWS, code, 1) < 0)
         return -1;
 #endif
@@ -365,7 +355,7 @@ int pk_linetracer_enable(PkLineTracer *lt)
 {
     if (lt->enabled) {
         /* One more thread, when each thread switches itself on. */
-        if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY_LT) {
+        if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY) {
             if (pk_legacy_install(PK_HOOK_TRACE, legacy_trace, lt->self, 0) < 0)
                 return -1;
             lt->thread_enables++;
@@ -380,9 +370,9 @@ int pk_linetracer_enable(PkLineTracer *lt)
     lt->thread_enables = 1;
     session++;
     active = lt;
-    lt->backend = want_monitoring() ? PK_BACKEND_MONITORING_LT : PK_BACKEND_LEGACY_LT;
+    lt->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
 #if PK_HAVE_MONITORING
-    if (lt->backend == PK_BACKEND_MONITORING_LT) {
+    if (lt->backend == PK_BACKEND_MONITORING) {
         static const int ids[] = {4, 3, 2};
         size_t i;
         if (pk_monitor_claim(ids, 3, "profkit-lines", line_rows, N_LINE_ROWS, &lt->tool_id) < 0)
@@ -418,7 +408,7 @@ int pk_linetracer_disable(PkLineTracer *lt)
 
     if (!lt->enabled)
         return 0;
-    if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY_LT && lt->thread_enables > 1) {
+    if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY && lt->thread_enables > 1) {
         /* Another thread still traces: take this one out only. */
         lt->thread_enables--;
         if (tls_session == session && tls_thread != NULL)
@@ -426,7 +416,7 @@ int pk_linetracer_disable(PkLineTracer *lt)
         return pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, 0);
     }
 #if PK_HAVE_MONITORING
-    if (lt->backend == PK_BACKEND_MONITORING_LT) {
+    if (lt->backend == PK_BACKEND_MONITORING) {
         PyObject *codes = codes_list(lt);
         if (codes == NULL)
             rc = -1;

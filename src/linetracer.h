@@ -21,9 +21,6 @@
 
 #include "compat.h"
 
-#define PK_BACKEND_LEGACY_LT 1
-#define PK_BACKEND_MONITORING_LT 2
-
 typedef struct {
     PyObject *code;   /* strong */
     int first_line;   /* co_firstlineno */

@@ -4,6 +4,18 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pk_monitor_wanted(void)
+{
+#if PK_HAVE_MONITORING
+    const char *b = getenv("PROFKIT_BACKEND");
+    return !(b != NULL && strcmp(b, "legacy") == 0);
+#else
+    return 0;
+#endif
+}
 
 #if PK_HAVE_MONITORING
 

@@ -11,6 +11,15 @@
 
 #include "compat.h"
 
+/* Which hook a tracer uses while enabled. */
+#define PK_BACKEND_LEGACY 1
+#define PK_BACKEND_MONITORING 2
+
+/* The hook the tracers use on their next enable(): sys.monitoring on 3.12+
+ * unless PROFKIT_BACKEND=legacy asks for PyEval_SetProfile/SetTrace (which
+ * tests use to cover both on one Python). */
+int pk_monitor_wanted(void);
+
 #if PK_HAVE_MONITORING
 
 typedef struct {
