@@ -302,7 +302,10 @@ def test_slow_kern_shows_three_functions_with_sleeps_dominating(cli, tmp_path):
     t = table(r.stdout)
     for f, d in (("func1", "0.1"), ("func2", "0.2"), ("func3", "0.4")):
         hits, pct = t[(f, f"time.sleep({d})")]
-        assert hits == 1 and pct > 85, (f, pct)
+        # the sleep carries nearly all of the time (less under sanitizers,
+        # where the arithmetic runs several times slower), and the most
+        others = [v[1] for (g, text), v in t.items() if g == f and not text.startswith("time.sleep")]
+        assert hits == 1 and pct > 70 and pct > 5 * max(others), (f, pct, others)
     assert t[("func3", "for i in range(4 * STEPS):")][0] == 120001
     # the summary, largest first
     summary = [ln for ln in r.stdout.splitlines() if " seconds - " in ln]
