@@ -9,10 +9,19 @@ Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
 ``line_profiler.LineProfiler``, and ``profkit.profile``, the decorator.
 """
 from profkit.funcprof import Profile, run, runctx
-from profkit.lineprof import LineProfiler, LineStats
 
 __version__ = "0.1.0"
 __all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "profile", "__version__"]
+
+
+def __getattr__(name):
+    # The line profiler's modules load on first use, keeping `profkit func`
+    # and `import profkit` quick to start.
+    if name in ("LineProfiler", "LineStats"):
+        from profkit import lineprof
+
+        return getattr(lineprof, name)
+    raise AttributeError(f"module 'profkit' has no attribute {name!r}")
 
 
 def profile(func=None, **options):

@@ -9,7 +9,7 @@ the same ``stats`` dict, so ``pstats.Stats(profile)``, ``print_stats`` and
 * the default clock is the CPU's invariant TSC where there is one.
 """
 import sys
-from typing import NamedTuple, Optional
+from collections import namedtuple
 
 from profkit import _engine
 from profkit.formats import pstats_io
@@ -17,26 +17,13 @@ from profkit.formats import pstats_io
 __all__ = ["Profile", "run", "runctx", "profiler_entry", "profiler_subentry"]
 
 
-class profiler_subentry(NamedTuple):
-    """One callee of a profiler_entry, as in ``_lsprof.profiler_subentry``."""
+# One callee of a profiler_entry, as in ``_lsprof.profiler_subentry``.
+profiler_subentry = namedtuple("profiler_subentry", "code callcount reccallcount totaltime inlinetime")
 
-    code: object
-    callcount: int
-    reccallcount: int
-    totaltime: float
-    inlinetime: float
-
-
-class profiler_entry(NamedTuple):
-    """One function, as in ``_lsprof.profiler_entry``: ``code`` is the code
-    object, or a label string such as ``"<built-in method builtins.len>"``."""
-
-    code: object
-    callcount: int
-    reccallcount: int
-    totaltime: float
-    inlinetime: float
-    calls: Optional[list]
+# One function, as in ``_lsprof.profiler_entry``: ``code`` is the code object,
+# or a label string such as ``"<built-in method builtins.len>"``; ``calls`` is
+# a list of profiler_subentry or None.
+profiler_entry = namedtuple("profiler_entry", "code callcount reccallcount totaltime inlinetime calls")
 
 
 def label(code):

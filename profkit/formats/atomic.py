@@ -4,7 +4,6 @@ A reader never sees a half-written profile, and an interrupted write leaves
 the previous file (if any) intact.
 """
 import os
-import tempfile
 
 from profkit.errors import ProfkitError
 
@@ -31,6 +30,8 @@ def write_atomic(path, data):
 
     The file gets the permissions a plain ``open(path, 'wb')`` would give it.
     """
+    import tempfile
+
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
