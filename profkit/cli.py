@@ -184,7 +184,7 @@ def cmd_lines(argv):
     from profkit._select import Selector
     from profkit.formats import lprof
     from profkit.formats.atomic import check_writable
-    from profkit.lineprof import LineProfiler, code_label
+    from profkit.lineprof import code_label
 
     parser = _lines_parser()
     opts_argv, script, module, prog_args = _split_target(

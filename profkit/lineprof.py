@@ -11,7 +11,6 @@ import dis
 import fnmatch
 import functools
 import inspect
-import sys
 import threading
 
 from profkit import _engine
@@ -344,8 +343,3 @@ def matches(pattern, qualname, name):
 
 def _is_synthetic(name):
     return name.startswith("<") and name.endswith(">")
-
-
-def _module_file(name):
-    mod = sys.modules.get(name)
-    return getattr(mod, "__file__", None)

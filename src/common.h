@@ -6,13 +6,10 @@
 
 #include <assert.h>
 
-/* Return codes of the pure-C layers.  0 is success; errors are negative.
- * module.c maps them to Python exceptions in one place (pk_raise_code). */
+/* Return codes of the pure-C layers (stats.c, timer.c).  0 is success;
+ * errors are negative.  Their callers turn them into MemoryError. */
 #define PK_OK 0
 #define PK_ENOMEM (-1)   /* an allocation failed */
-#define PK_EBUSY (-2)    /* another profkit profiler is already active */
-#define PK_ETOOL (-3)    /* no free sys.monitoring tool id */
-#define PK_EPYTHON (-4)  /* a Python exception is set */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PK_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -31,8 +28,5 @@
 #else
 #define PK_ASSERT(x) ((void)0)
 #endif
-
-/* Message for a PK_E* code, for error reports. */
-const char *pk_strerror(int code);
 
 #endif /* PROFKIT_COMMON_H */

@@ -14,18 +14,6 @@
 #include <math.h>
 #include "timer.h"
 
-const char *pk_strerror(int code)
-{
-    switch (code) {
-    case PK_OK: return "success";
-    case PK_ENOMEM: return "out of memory";
-    case PK_EBUSY: return "another profkit profiler is already active";
-    case PK_ETOOL: return "no free sys.monitoring tool id";
-    case PK_EPYTHON: return "Python error";
-    default: return "unknown error";
-    }
-}
-
 /* ---- Profiler ---------------------------------------------------------- */
 
 typedef struct {

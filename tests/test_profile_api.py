@@ -5,7 +5,6 @@ function and every caller edge must equal cProfile's on this Python, which
 also proves both profilers read the clock at the same events."""
 import cProfile
 import gc
-import io
 import itertools
 import marshal
 import os
