@@ -3,15 +3,18 @@ line and over time, measured by a C engine.
 
     profkit func script.py        # what python -m cProfile reports
     profkit lines script.py       # what kernprof -l -v reports
+    profkit run script.py         # what mprof run records; profkit plot draws it
 
 Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
 ``profkit.run`` and ``profkit.runctx``), ``profkit.LineProfiler`` for
-``line_profiler.LineProfiler``, and ``profkit.profile``, the decorator.
+``line_profiler.LineProfiler``, ``profkit.memory_usage`` for
+``memory_profiler.memory_usage``, and ``profkit.profile``, the decorator.
 """
 from profkit.funcprof import Profile, run, runctx
 
 __version__ = "0.1.0"
-__all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "profile", "__version__"]
+__all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "memory_usage", "profile",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +24,10 @@ def __getattr__(name):
         from profkit import lineprof
 
         return getattr(lineprof, name)
+    if name == "memory_usage":
+        from profkit.memtime import memory_usage
+
+        return memory_usage
     raise AttributeError(f"module 'profkit' has no attribute {name!r}")
 
 

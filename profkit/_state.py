@@ -19,3 +19,29 @@ def line_profiler(prof):
 
 def current_line_profiler():
     return _line_profiler
+
+
+_MISSING = object()
+
+
+def passthrough(func=None, **_options):
+    """``profile`` for modes that do not use it: leaves the function as it is."""
+    if func is None:
+        return passthrough
+    return func
+
+
+@contextlib.contextmanager
+def builtin_profile(obj):
+    """Put ``profile`` into builtins for the program, as kernprof does."""
+    import builtins
+
+    saved = builtins.__dict__.get("profile", _MISSING)
+    builtins.profile = obj
+    try:
+        yield
+    finally:
+        if saved is _MISSING:
+            builtins.__dict__.pop("profile", None)
+        else:
+            builtins.profile = saved

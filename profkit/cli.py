@@ -5,10 +5,11 @@ with ``python`` itself.  A bad invocation prints one line on stderr and exits
 with 2; the program's own errors print as python prints them.
 """
 import argparse
-import contextlib
 import os
 import sys
 
+from profkit._state import builtin_profile as _builtin_profile
+from profkit._state import passthrough as _passthrough
 from profkit.errors import ProfkitError
 
 
@@ -247,34 +248,8 @@ def cmd_lines(argv):
     return _runner.finish(outcome)
 
 
-_MISSING = object()
-
-
 def _nothing():
     pass
-
-
-def _passthrough(func=None, **_options):
-    """``profile`` for modes that do not use it: leaves the function as it is."""
-    if func is None:
-        return _passthrough
-    return func
-
-
-@contextlib.contextmanager
-def _builtin_profile(obj):
-    """Put ``profile`` into builtins for the program, as kernprof does."""
-    import builtins
-
-    saved = builtins.__dict__.get("profile", _MISSING)
-    builtins.profile = obj
-    try:
-        yield
-    finally:
-        if saved is _MISSING:
-            builtins.__dict__.pop("profile", None)
-        else:
-            builtins.profile = saved
 
 
 class _CLILineProfiler:
@@ -298,6 +273,198 @@ class _CLILineProfiler:
 
     def __getattr__(self, name):
         return getattr(self._lp, name)
+
+
+# ---- profkit run / plot / list / clean / peak --------------------------------
+
+
+def _interval(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.001 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} s is out of range (0.001 to 3600 s)")
+    return value
+
+
+def _run_parser():
+    p = _Parser(prog="profkit run", description="Record memory over time, as mprof run does: "
+                "samples go to an mprof .dat file as they are taken.",
+                usage="profkit run [--interval S] [--include-children] [--multiprocess] "
+                "[--backend rss|pss|uss] [-o FILE] (script.py | -m module | -- command ...) [args ...]")
+    p.add_argument("-i", "--interval", type=_interval, default=0.1, metavar="S",
+                   help="seconds between samples (default 0.1; as short as 0.001)")
+    p.add_argument("-C", "--include-children", action="store_true",
+                   help="add the memory of child processes into each sample")
+    p.add_argument("-M", "--multiprocess", action="store_true",
+                   help="also record each child process on its own (CHLD lines)")
+    p.add_argument("-b", "--backend", choices=("rss", "pss", "uss"), default="rss",
+                   help="what to measure: resident (default), proportional or unique set size")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the .dat file (default: mprofile_YYYYMMDDhhmmss.dat here)")
+    return p
+
+
+def cmd_run(argv):
+    import shlex
+    import shutil
+    import signal
+
+    from profkit import _runner, memtime
+    from profkit.formats import mprof
+    from profkit.formats.atomic import check_writable
+
+    parser = _run_parser()
+    value_opts = {"-i", "--interval", "-b", "--backend", "-o", "--output"}
+    opts_argv, script, module, prog_args = _split_target(argv, value_opts)
+    explicit_command = len(opts_argv) < len(argv) and argv[len(opts_argv)] == "--"
+    opts = parser.parse_args(opts_argv)
+    if script is None and module is None:
+        parser.error("a script, -m module or -- command to run is required")
+    path = check_writable(opts.output) if opts.output else os.path.abspath(mprof.default_name())
+    python_target = None
+    if module is not None:
+        _runner.load_target(module=module, args=prog_args)  # a bad name fails here, in one line
+        python_target = ["-m", module] + prog_args
+        words = [os.path.basename(sys.executable), "-m", module] + prog_args
+    elif not explicit_command and script.endswith((".py", ".pyw")):
+        _runner.load_target(script=script, args=prog_args)
+        python_target = [script] + prog_args
+        words = [os.path.basename(sys.executable), script] + prog_args
+    else:
+        if os.sep not in script and shutil.which(script) is None:
+            raise ProfkitError(f"profkit run: error: no such command: {script!r}")
+        if os.sep in script and not (os.path.isfile(script) and os.access(script, os.X_OK)):
+            raise ProfkitError(f"profkit run: error: {script!r} is not an executable file")
+        words = [script] + prog_args
+    cmdline = " ".join(shlex.quote(w) for w in words)
+    print(f"profkit run: sampling every {opts.interval:g} s into {os.path.relpath(path)}",
+          file=sys.stderr)
+    result = memtime.record(words if python_target is None else None, path, cmdline,
+                            opts.interval, opts.backend, opts.include_children, opts.multiprocess,
+                            python_target)
+    summary = result.summary
+    if summary and summary["count"]:
+        elapsed = summary["peak_time"] - summary["first_time"]
+        kernel = result.rusage.ru_maxrss / 1024.0
+        note = "" if opts.include_children or opts.backend != "rss" else \
+            f" (the kernel's peak RSS: {kernel:.1f} MiB)"
+        print(f"profkit run: {summary['count']} samples; peak {summary['peak']:.1f} MiB at "
+              f"{elapsed:.2f} s{note}", file=sys.stderr)
+    else:
+        print("profkit run: the program ended before its first sample", file=sys.stderr)
+    print(f"profkit run: wrote {os.path.relpath(path)} (draw it with: profkit plot)", file=sys.stderr)
+    status = result.status
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGINT:
+            sys.stderr.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        print(f"profkit run: the program was killed by {memtime.signal_name(sig)}", file=sys.stderr)
+        return 128 + sig
+    return os.WEXITSTATUS(status)
+
+
+def _plot_parser():
+    p = _Parser(prog="profkit plot", description="Draw memory against time from .dat files "
+                "(profkit run or mprof run).  No FILE: the newest in this folder.",
+                usage="profkit plot [FILE ...] [-o OUT.png|.svg|.html] [--title T] [--flame] "
+                "[--no-functions] [--show]")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help=".dat files, or their numbers in 'profkit list' (-1 = the newest)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="the picture; its extension picks the format (default: beside the .dat, "
+                   ".png with matplotlib, else .svg)")
+    p.add_argument("-t", "--title", help="title of the picture")
+    p.add_argument("-f", "--flame", action="store_true",
+                   help="draw the marked calls as bars by nesting level, under the memory")
+    p.add_argument("-n", "--no-functions", action="store_true",
+                   help="leave out the marked functions")
+    p.add_argument("-s", "--show", action="store_true", help="open a window (needs a display)")
+    return p
+
+
+def cmd_plot(argv):
+    from profkit import plot
+    from profkit.formats import mprof
+    from profkit.formats.atomic import check_writable
+
+    opts = _plot_parser().parse_args(argv)
+    files = mprof.resolve(opts.files)
+    out = opts.output
+    if out is not None:
+        check_writable(out)
+    if opts.show and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ProfkitError("profkit plot: error: --show needs a display; write a file with -o instead")
+    datas = []
+    for path in files:
+        data = mprof.read(path)
+        for w in data.warnings:
+            print(f"profkit plot: warning: {w}", file=sys.stderr)
+        datas.append(data)
+    if out is None and not opts.show:
+        ext = ".png" if plot.have_matplotlib() else ".svg"
+        out = os.path.splitext(files[-1])[0] + ext
+    model = plot.build(datas, title=opts.title, functions=not opts.no_functions, flame=opts.flame)
+    plot.render(model, out, show=opts.show)
+    if out:
+        print(f"profkit plot: wrote {os.path.relpath(out)}", file=sys.stderr)
+    return 0
+
+
+def _folder_parser(name, text):
+    p = _Parser(prog=f"profkit {name}", description=text, usage=f"profkit {name}"
+                + (" [--dry-run]" if name == "clean" else ""))
+    if name == "clean":
+        p.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    return p
+
+
+def cmd_list(argv):
+    from profkit.formats import mprof
+
+    _folder_parser("list", "Number the .dat files in this folder, oldest first.").parse_args(argv)
+    for i, name in enumerate(mprof.list_files()):
+        print(f"{i} {name} {mprof.stamp_of(name)}")
+    return 0
+
+
+def cmd_clean(argv):
+    from profkit.formats import mprof
+
+    opts = _folder_parser("clean", "Remove the mprofile_*.dat files in this folder.").parse_args(argv)
+    for name in mprof.list_files():
+        if opts.dry_run:
+            print(name)
+        else:
+            os.remove(name)
+    return 0
+
+
+def _peak_parser():
+    p = _Parser(prog="profkit peak", description="Print the highest memory of each run.",
+                usage="profkit peak [FILE ...]")
+    p.add_argument("files", nargs="*", metavar="FILE", help=".dat files or their numbers")
+    return p
+
+
+def cmd_peak(argv):
+    from profkit.formats import mprof
+
+    opts = _peak_parser().parse_args(argv)
+    for path in mprof.resolve(opts.files):
+        data = mprof.read(path)
+        for w in data.warnings:
+            print(f"profkit peak: warning: {w}", file=sys.stderr)
+        if data.mem:
+            print(f"{path}\t{data.peak()[0]:.3f} MiB")
+        else:
+            print(f"{path}\tNaN MiB")
+        for pid, samples in sorted(data.children.items()):
+            print(f"  Child {pid}\t\t\t{max(m for m, _t in samples):.3f} MiB")
+    return 0
 
 
 # ---- profkit show -------------------------------------------------------------
@@ -354,6 +521,11 @@ def cmd_show(argv):
 COMMANDS = {
     "func": (cmd_func, "function-level profile, like python -m cProfile"),
     "lines": (cmd_lines, "line-by-line timing, like kernprof -l -v"),
+    "run": (cmd_run, "memory over time into an mprof .dat file, like mprof run"),
+    "plot": (cmd_plot, "draw .dat files: PNG, SVG or HTML, like mprof plot"),
+    "peak": (cmd_peak, "the peak memory of .dat files, like mprof peak"),
+    "list": (cmd_list, "number the .dat files here, like mprof list"),
+    "clean": (cmd_clean, "remove the .dat files here, like mprof clean"),
     "show": (cmd_show, "print a saved profile (.lprof or pstats) again"),
 }
 

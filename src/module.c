@@ -10,6 +10,7 @@
 #include "functracer.h"
 #include "legacy.h"
 #include "linetracer.h"
+#include "memsampler.h"
 
 #include <math.h>
 #include "timer.h"
@@ -395,6 +396,253 @@ static PyTypeObject LineTracer_Type = {
     .tp_getset = LineTracer_getset,
 };
 
+/* ---- Sampler ----------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PkSampler s;
+} SamplerObject;
+
+static int parse_backend(PyObject *obj, int *out)
+{
+    const char *name;
+    if (obj == NULL || obj == Py_None) {
+        *out = PK_MEM_RSS;
+        return 0;
+    }
+    name = PyUnicode_AsUTF8(obj);
+    if (name == NULL)
+        return -1;
+    if (strcmp(name, "rss") == 0)
+        *out = PK_MEM_RSS;
+    else if (strcmp(name, "pss") == 0)
+        *out = PK_MEM_PSS;
+    else if (strcmp(name, "uss") == 0)
+        *out = PK_MEM_USS;
+    else {
+        PyErr_Format(PyExc_ValueError, "unknown memory backend %R (expected 'rss', 'pss' or 'uss')",
+                     obj);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    SamplerObject *self = (SamplerObject *)type->tp_alloc(type, 0);
+    (void)args;
+    (void)kwds;
+    if (self != NULL)
+        pk_sampler_init(&self->s);
+    return (PyObject *)self;
+}
+
+static int Sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"pid", "interval", "backend", "children", "fd", "keep", "max_samples",
+                             NULL};
+    int pid = 0, children = 0, fd = -1, keep = 1;
+    long max_samples = 0;
+    double interval = 0.1;
+    PyObject *backend = NULL;
+
+    if (self->s.started) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise a started sampler");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|idOiipl:Sampler", kwlist, &pid, &interval,
+                                     &backend, &children, &fd, &keep, &max_samples))
+        return -1;
+    if (!(interval >= 1e-4) || interval > 86400.0) {
+        PyErr_SetString(PyExc_ValueError, "interval must be between 0.0001 and 86400 seconds");
+        return -1;
+    }
+    if (pid < 0 || (children & ~(PK_CHILDREN_SUM | PK_CHILDREN_EACH)) || max_samples < 0) {
+        PyErr_SetString(PyExc_ValueError, "bad pid, children flags or max_samples");
+        return -1;
+    }
+    if (parse_backend(backend, &self->s.backend) < 0)
+        return -1;
+    self->s.pid = (pid_t)pid;
+    self->s.interval = interval;
+    self->s.children = children;
+    self->s.out_fd = fd;
+    self->s.keep = keep;
+    self->s.max_samples = max_samples;
+    return 0;
+}
+
+static void Sampler_dealloc(SamplerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    /* The thread never takes the GIL, so joining it here cannot deadlock. */
+    pk_sampler_free(&self->s);
+    tp->tp_free((PyObject *)self);
+}
+
+static PyObject *Sampler_start(SamplerObject *self, PyObject *unused)
+{
+    int rc;
+    (void)unused;
+    if (self->s.started) {
+        PyErr_SetString(PyExc_RuntimeError, "the sampler has already been started");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = pk_sampler_start(&self->s);
+    Py_END_ALLOW_THREADS
+    if (rc == -ESRCH) {
+        PyErr_Format(PyExc_ProcessLookupError, "no process with pid %d", (int)self->s.pid);
+        return NULL;
+    }
+    if (rc != PK_OK) {
+        errno = -rc;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Sampler_stop(SamplerObject *self, PyObject *unused)
+{
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    pk_sampler_stop(&self->s);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *Sampler_wait(SamplerObject *self, PyObject *args)
+{
+    double timeout = -1.0, waited = 0.0;
+    int done = 0;
+    if (!PyArg_ParseTuple(args, "|d:wait", &timeout))
+        return NULL;
+    /* In slices, so that Ctrl-C reaches the program while it waits. */
+    for (;;) {
+        double slice = 0.05;
+        if (timeout >= 0.0 && timeout - waited < slice)
+            slice = timeout - waited;
+        Py_BEGIN_ALLOW_THREADS
+        done = pk_sampler_wait(&self->s, slice);
+        Py_END_ALLOW_THREADS
+        waited += slice;
+        if (done || (timeout >= 0.0 && waited >= timeout))
+            break;
+        if (PyErr_CheckSignals() < 0)
+            return NULL;
+    }
+    return PyBool_FromLong(done);
+}
+
+static PyObject *Sampler_samples(SamplerObject *self, PyObject *unused)
+{
+    PyObject *list;
+    size_t n;
+    (void)unused;
+    pthread_mutex_lock(&self->s.mu);
+    n = self->s.n;
+    pthread_mutex_unlock(&self->s.mu);
+    /* Entries below n are never moved while we copy them... except by a
+     * realloc, so copy under the lock into a plain buffer first. */
+    {
+        PkMemSample *copy = PyMem_Malloc((n ? n : 1) * sizeof *copy);
+        if (copy == NULL)
+            return PyErr_NoMemory();
+        pthread_mutex_lock(&self->s.mu);
+        if (n > self->s.n)
+            n = self->s.n;
+        if (n)
+            memcpy(copy, self->s.samples, n * sizeof *copy);
+        pthread_mutex_unlock(&self->s.mu);
+        list = PyList_New((Py_ssize_t)n);
+        for (size_t i = 0; list != NULL && i < n; i++) {
+            PyObject *item = Py_BuildValue("(dd)", copy[i].mib, copy[i].t);
+            if (item == NULL) {
+                Py_CLEAR(list);
+                break;
+            }
+            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+        }
+        PyMem_Free(copy);
+    }
+    return list;
+}
+
+static PyObject *Sampler_child_samples(SamplerObject *self, PyObject *unused)
+{
+    PyObject *list;
+    PkChildSample *copy;
+    size_t n;
+    (void)unused;
+    pthread_mutex_lock(&self->s.mu);
+    n = self->s.cn;
+    pthread_mutex_unlock(&self->s.mu);
+    copy = PyMem_Malloc((n ? n : 1) * sizeof *copy);
+    if (copy == NULL)
+        return PyErr_NoMemory();
+    pthread_mutex_lock(&self->s.mu);
+    if (n > self->s.cn)
+        n = self->s.cn;
+    if (n)
+        memcpy(copy, self->s.csamples, n * sizeof *copy);
+    pthread_mutex_unlock(&self->s.mu);
+    list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *item = Py_BuildValue("(idd)", (int)copy[i].pid, copy[i].mib, copy[i].t);
+        if (item == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    PyMem_Free(copy);
+    return list;
+}
+
+static PyObject *Sampler_summary(SamplerObject *self, PyObject *unused)
+{
+    PyObject *res;
+    (void)unused;
+    pthread_mutex_lock(&self->s.mu);
+    res = Py_BuildValue("{s:l,s:d,s:d,s:d,s:d,s:O,s:O,s:i}", "count", self->s.count, "peak",
+                        self->s.peak_mib, "peak_time", self->s.peak_t, "first_time", self->s.first_t,
+                        "last_time", self->s.last_t, "gone", self->s.gone ? Py_True : Py_False,
+                        "finished", self->s.finished ? Py_True : Py_False, "write_errno",
+                        self->s.write_errno);
+    pthread_mutex_unlock(&self->s.mu);
+    return res;
+}
+
+static PyMethodDef Sampler_methods[] = {
+    {"start", (PyCFunction)Sampler_start, METH_NOARGS,
+     "Take the first sample, then sample every interval in a C thread."},
+    {"stop", (PyCFunction)Sampler_stop, METH_NOARGS, "Take one last sample and end the thread."},
+    {"wait", (PyCFunction)Sampler_wait, METH_VARARGS,
+     "wait(timeout=-1) -> True once the thread has ended by itself"},
+    {"samples", (PyCFunction)Sampler_samples, METH_NOARGS, "samples() -> [(MiB, unix time), ...]"},
+    {"child_samples", (PyCFunction)Sampler_child_samples, METH_NOARGS,
+     "child_samples() -> [(pid, MiB, unix time), ...]"},
+    {"summary", (PyCFunction)Sampler_summary, METH_NOARGS,
+     "summary() -> {'count', 'peak', 'peak_time', 'first_time', 'last_time', 'gone', ...}"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject Sampler_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "profkit._engine.Sampler",
+    .tp_basicsize = sizeof(SamplerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Sampler(pid=0, interval=0.1, backend='rss', children=0, fd=-1, keep=True,\n"
+              "        max_samples=0)\n\n"
+              "Samples a process's memory from a C thread; pid 0 is this process.\n"
+              "children: 1 adds descendants into each sample, 2 records each one.\n"
+              "fd: a descriptor that receives mprof .dat lines as they are taken.",
+    .tp_new = Sampler_new,
+    .tp_init = (initproc)Sampler_init,
+    .tp_dealloc = (destructor)Sampler_dealloc,
+    .tp_methods = Sampler_methods,
+};
+
 /* ---- module functions -------------------------------------------------- */
 
 static PyObject *mod_clock_info(PyObject *mod, PyObject *unused)
@@ -419,12 +667,74 @@ static PyObject *mod_backend(PyObject *mod, PyObject *unused)
     return PyUnicode_FromString(pk_functracer_backend_name());
 }
 
+static PyObject *mod_self_rss(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(pk_mem_self_rss());
+}
+
+static PyObject *mod_memory(PyObject *mod, PyObject *args)
+{
+    int pid = 0, backend;
+    PyObject *bobj = NULL;
+    uint64_t bytes = 0;
+    int rc;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "|iO:memory", &pid, &bobj) || parse_backend(bobj, &backend) < 0)
+        return NULL;
+    if (pid < 0) {
+        PyErr_SetString(PyExc_ValueError, "pid must not be negative");
+        return NULL;
+    }
+    rc = pk_mem_read_once((pid_t)pid, backend, &bytes);
+    if (rc == PK_EGONE || rc == -ESRCH) {
+        PyErr_Format(PyExc_ProcessLookupError, "no process with pid %d", pid);
+        return NULL;
+    }
+    if (rc != PK_OK) {
+        errno = -rc;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromUnsignedLongLong(bytes);
+}
+
+static PyObject *mod_descendants(PyObject *mod, PyObject *args)
+{
+    int pid = 0;
+    pid_t kids[1024];
+    size_t n;
+    PyObject *list;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "|i:descendants", &pid))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = pk_mem_descendants((pid_t)pid, kids, 1024);
+    Py_END_ALLOW_THREADS
+    list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromLong(kids[i]);
+        if (v == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+    }
+    return list;
+}
+
 static PyMethodDef module_methods[] = {
     {"clock_info", mod_clock_info, METH_NOARGS,
      "clock_info() -> {'source': 'tsc'|'monotonic', 'seconds_per_tick': float}"},
     {"clock_ticks", mod_clock_ticks, METH_NOARGS, "clock_ticks() -> the engine clock, in ticks"},
     {"backend", mod_backend, METH_NOARGS,
      "backend() -> 'monitoring' or 'legacy': the hook the function profiler uses"},
+    {"self_rss", mod_self_rss, METH_NOARGS,
+     "self_rss() -> this process's resident set size in bytes (one pread of a kept fd)"},
+    {"memory", mod_memory, METH_VARARGS,
+     "memory(pid=0, backend='rss') -> bytes of memory of a process ('rss', 'pss' or 'uss')"},
+    {"descendants", mod_descendants, METH_VARARGS,
+     "descendants(pid=0) -> pids of the children of pid, their children, and so on"},
     {"_thread_hook", pk_legacy_thread_hook, METH_VARARGS,
      "Installed with threading.setprofile(); hooks new threads in C."},
     {NULL, NULL, 0, NULL},
@@ -448,7 +758,8 @@ PyMODINIT_FUNC PyInit__engine(void)
     }
     if (pk_functracer_module_init() < 0 || pk_linetracer_module_init() < 0)
         return NULL;
-    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&LineTracer_Type) < 0)
+    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&LineTracer_Type) < 0 ||
+        PyType_Ready(&Sampler_Type) < 0)
         return NULL;
     m = PyModule_Create(&engine_module);
     if (m == NULL)
@@ -462,6 +773,12 @@ PyMODINIT_FUNC PyInit__engine(void)
     Py_INCREF(&LineTracer_Type);
     if (PyModule_AddObject(m, "LineTracer", (PyObject *)&LineTracer_Type) < 0) {
         Py_DECREF(&LineTracer_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&Sampler_Type);
+    if (PyModule_AddObject(m, "Sampler", (PyObject *)&Sampler_Type) < 0) {
+        Py_DECREF(&Sampler_Type);
         Py_DECREF(m);
         return NULL;
     }

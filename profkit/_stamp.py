@@ -1,0 +1,125 @@
+"""The program's side of ``profkit run``.
+
+``profkit run script.py`` samples memory from its own process and starts the
+program as ``python -m profkit._stamp FD script.py args...``.  Here the
+program runs as ``__main__`` (see _runner), and every call of a function
+marked ``@profile`` appends one FUNC line to the ``.dat`` file on descriptor
+FD when it returns: its name, the memory and time at its start and end, and
+how deeply it was nested.  Memory is read in C from a kept /proc descriptor.
+"""
+import os
+import sys
+import time
+from _thread import get_ident
+
+from profkit import _engine
+
+_MIB = 1048576.0
+_CO_GENERATOR = 0x20
+
+
+class Stamper:
+    """``profile`` under ``profkit run``: memory_profiler's timestamping
+    decorator (``@profile`` and ``with profile.timestamp(name):``)."""
+
+    def __init__(self, fd):
+        self._fd = fd
+        self._depth = {}  # thread ident -> marked calls in progress
+
+    def __call__(self, func=None, **_options):
+        if func is None:  # @profile(precision=...) and the like
+            return self
+        return self.wrap(func)
+
+    def _enter(self):
+        ident = get_ident()
+        depth = self._depth.get(ident, 0) + 1
+        self._depth[ident] = depth
+        return ident, depth, _engine.self_rss() / _MIB, time.time()
+
+    def _leave(self, name, ident, depth, mib0, t0):
+        self._depth[ident] = depth - 1
+        line = b"FUNC %s %.4f %.4f %.4f %.4f %d\n" % (name, mib0, t0, _engine.self_rss() / _MIB,
+                                                      time.time(), depth)
+        if self._fd >= 0:
+            try:
+                os.write(self._fd, line)
+            except OSError:
+                self._fd = -1  # the program closed it: keep running, stop stamping
+
+    def wrap(self, func):
+        import functools
+
+        module = getattr(func, "__module__", None) or "?"
+        qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", "?")
+        name = f"{module}.{qual}".replace(" ", "_").encode("utf-8", "replace")
+        enter, leave = self._enter, self._leave
+        code = getattr(func, "__code__", None)
+
+        if code is not None and code.co_flags & _CO_GENERATOR:
+            # A generator's work happens while it is iterated, not when it is
+            # called: stamp from the first step to the last.
+            def gen_wrapper(*args, **kwargs):
+                state = enter()
+                try:
+                    return (yield from func(*args, **kwargs))
+                finally:
+                    leave(name, *state)
+
+            return functools.wraps(func)(gen_wrapper)
+
+        def wrapper(*args, **kwargs):
+            state = enter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                leave(name, *state)
+
+        return functools.wraps(func)(wrapper)
+
+    def timestamp(self, name="<block>"):
+        """``with profile.timestamp("load"):`` stamps a block like a call."""
+        return _Block(self, str(name).replace(" ", "_").encode("utf-8", "replace"))
+
+
+class _Block:
+    def __init__(self, stamper, name):
+        self._stamper = stamper
+        self._name = name
+        self._state = None
+
+    def __enter__(self):
+        self._state = self._stamper._enter()
+        return self
+
+    def __exit__(self, *exc):
+        self._stamper._leave(self._name, *self._state)
+        return False
+
+
+def main(argv):
+    from profkit import _runner, _state
+    from profkit.errors import ProfkitError
+
+    fd = int(argv[0])
+    rest = argv[1:]
+    try:
+        if rest[:1] == ["-m"]:
+            target = _runner.load_target(module=rest[1], args=rest[2:])
+        else:
+            target = _runner.load_target(script=rest[0], args=rest[1:])
+    except ProfkitError as exc:
+        print(f"profkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    stamper = Stamper(fd)
+    with _state.builtin_profile(stamper), _state.line_profiler(stamper):
+        outcome = _runner.run_target(target, _nothing, _nothing)
+    return _runner.finish(outcome)
+
+
+def _nothing():
+    pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
