@@ -15,7 +15,7 @@ help:  ## list the targets
 $(VENV)/.ready: pyproject.toml setup.py $(wildcard src/*.c src/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
-	PROFKIT_WERROR=1 $(VPY) -m pip install -q -e '.[test,examples]'
+	PROFKIT_WERROR=1 $(VPY) -m pip install -q -e '.[test,examples,plot]'
 	touch $@
 
 demo: $(VENV)/.ready  ## set up .venv and walk through the tutorial on examples/
