@@ -34,6 +34,12 @@ def run(args, head=None, note=None, input_text=None):
         sys.exit(f"demo step failed with exit code {out.returncode}")
 
 
+def _have(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def timed(script):
     start = time.perf_counter()
     subprocess.run([sys.executable, script], cwd=ROOT, check=True, capture_output=True)
@@ -68,10 +74,29 @@ def main():
     slow, fast = timed(os.path.join(TIME, "linalg.py")), timed(os.path.join(TIME, "linalg_solution.py"))
     print(f"\nlinalg.py          {slow:6.2f} s\nlinalg_solution.py {fast:6.2f} s   ({slow / fast:.0f}x faster)")
 
+    banner("7. Memory over time: profkit run (what mprof run records), then profkit plot")
+    mem = os.path.join("examples", "memory")
+    pictures = os.path.join("build", "demo")
+    os.makedirs(os.path.join(ROOT, pictures), exist_ok=True)
+    dat = os.path.join(pictures, "mem.dat")
+    run(["profkit", "run", "--interval", "0.01", "-o", dat, os.path.join(mem, "mem.py")],
+        note="a C thread in profkit's own process samples the program's memory from /proc; "
+             "each sample reaches the .dat file as it is taken.")
+    run(["profkit", "peak", dat])
+    picture = os.path.join(pictures, "mem.png" if _have("matplotlib") else "mem.svg")
+    run(["profkit", "plot", dat, "-o", picture],
+        note=f"open {picture}: the rise, the partial fall when half the lists go, the second rise.")
+    run(["profkit", "run", "--interval", "0.01", "-o", dat, os.path.join(mem, "mem_kern_refactored.py")],
+        head=4)
+    run(["profkit", "plot", dat, "--flame", "-o", os.path.join(pictures, "mem_flame.svg")],
+        note="the @profile function main is drawn under the curve (FUNC lines of the .dat file).")
+    os.unlink(os.path.join(ROOT, dat))
+
     banner("Next")
     print("profkit func --help          options of the function profiler")
     print("profkit lines --help         options of the line profiler")
-    print("bench/RESULTS.md             overhead measured against cProfile and kernprof (make bench)")
+    print("profkit run --help           options of the memory sampler; profkit plot --help")
+    print("bench/RESULTS.md             overheads measured against cProfile, kernprof and mprof (make bench)")
 
 
 if __name__ == "__main__":
