@@ -275,6 +275,105 @@ class _CLILineProfiler:
         return getattr(self._lp, name)
 
 
+# ---- profkit mem --------------------------------------------------------------
+
+
+def _precision(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to 9)")
+    return value
+
+
+def _mem_parser():
+    p = _Parser(
+        prog="profkit mem",
+        description="Line-by-line memory: what python -m memory_profiler reports, for functions "
+        "marked @profile or chosen with -f or --module.",
+        usage="profkit mem [-o FILE] [-f PATTERN ...] [--module MOD ...] [--precision N] "
+        "[--backend rss|alloc|both] (script.py | -m module) [args ...]",
+    )
+    p.add_argument("-o", "--outfile", metavar="FILE",
+                   help="also save the report (profkit show FILE prints it again)")
+    p.add_argument("-f", "--func", action="append", default=[], metavar="PATTERN",
+                   help="profile functions whose qualified name matches this glob; repeatable")
+    p.add_argument("--module", action="append", default=[], metavar="MOD",
+                   help="profile every function defined in module MOD; repeatable")
+    p.add_argument("-p", "--precision", type=_precision, default=1, metavar="N",
+                   help="decimals of the MiB figures (default 1)")
+    p.add_argument("-b", "--backend", choices=("rss", "alloc", "both"), default="rss",
+                   help="rss: memory_profiler's columns (default); alloc: exact bytes allocated, "
+                   "net and peak, from allocation hooks; both: all of them")
+    return p
+
+
+def cmd_mem(argv):
+    from profkit import _engine, _runner, _state, memprof
+    from profkit._select import Selector
+    from profkit.formats.atomic import check_writable
+
+    parser = _mem_parser()
+    opts_argv, script, module, prog_args = _split_target(
+        argv, {"-o", "--outfile", "-f", "--func", "--module", "-p", "--precision", "-b", "--backend"})
+    opts = parser.parse_args(opts_argv)
+    if script is None and module is None:
+        parser.error("a script or -m module to profile is required")
+    outfile = check_writable(opts.outfile) if opts.outfile else None
+    target = _runner.load_target(script=script, module=module, args=prog_args)
+
+    prof = memprof.LineMemoryProfiler(backend=opts.backend)
+    selector = Selector(None, opts.func, opts.module, False, target.path0)
+    # As in `profkit lines`: on the legacy hook, unless functions were chosen
+    # by name, the tracer is on only while a @profile function runs.
+    whole_run = _engine.backend() == "monitoring" or selector.active
+    marker = memprof.ScriptProfile(prof, wrap=not whole_run)
+    selector.profiler = prof
+    selector.scan_code(target.code, "__main__", is_script=True)
+    selector.install()
+    saved_mp = sys.modules.get("memory_profiler")
+    sys.modules["memory_profiler"] = memprof.shim_module(marker)
+    start, stop = (prof.enable, prof.disable) if whole_run else (_nothing, _nothing)
+    with _state.line_profiler(marker), _builtin_profile(marker):
+        try:
+            outcome = _runner.run_target(target, start, stop)
+        finally:
+            selector.uninstall()
+            if saved_mp is None:
+                sys.modules.pop("memory_profiler", None)
+            else:
+                sys.modules["memory_profiler"] = saved_mp
+            while prof.enable_count:  # left by os._exit-like paths or a thread
+                prof.disable_by_count()
+    stats = prof.get_stats()
+    try:
+        if not prof.functions and not selector.active:
+            print("profkit mem: no function was profiled: mark functions with @profile, "
+                  "or choose them with -f PATTERN or --module MOD", file=sys.stderr)
+        elif not stats.functions:
+            print("profkit mem: the profiled functions never ran", file=sys.stderr)
+        else:
+            memprof.show_results(stats, precision=opts.precision)
+            sys.stdout.flush()
+            for hint in memprof.hints(stats):
+                print(f"profkit mem: {hint}", file=sys.stderr)
+        if outfile is not None:
+            stats.dump(outfile)
+            print(f"profkit: wrote {os.path.relpath(outfile)} (show it again with: "
+                  f"profkit show {os.path.relpath(outfile)})", file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_stdout()
+    except OSError as exc:
+        raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
+    missing = selector.unmatched()
+    if missing:
+        _runner.finish(outcome)
+        raise ProfkitError(f"profkit mem: error: {missing[0]} matched no function")
+    return _runner.finish(outcome)
+
+
 # ---- profkit run / plot / list / clean / peak --------------------------------
 
 
@@ -493,6 +592,11 @@ def cmd_show(argv):
     except OSError as exc:
         raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
     try:
+        if head[:1] == b"{":  # JSON: a line-by-line memory report
+            from profkit import memprof
+
+            memprof.MemStats.load(path).show()
+            return 0
         if head[:1] == b"\x80":  # a pickle: a line profile
             stats = lprof.load(path)
             lprof.show_text(stats.timings, stats.unit, output_unit=opts.unit,
@@ -521,6 +625,7 @@ def cmd_show(argv):
 COMMANDS = {
     "func": (cmd_func, "function-level profile, like python -m cProfile"),
     "lines": (cmd_lines, "line-by-line timing, like kernprof -l -v"),
+    "mem": (cmd_mem, "line-by-line memory, like python -m memory_profiler"),
     "run": (cmd_run, "memory over time into an mprof .dat file, like mprof run"),
     "plot": (cmd_plot, "draw .dat files: PNG, SVG or HTML, like mprof plot"),
     "peak": (cmd_peak, "the peak memory of .dat files, like mprof peak"),

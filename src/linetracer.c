@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloctrack.h"
 #include "legacy.h"
+#include "memsampler.h"
 #include "monitor.h"
 #include "pythread.h"
 #include "timer.h"
@@ -138,13 +140,188 @@ PK_INLINE PkLineFrame *push(PkLineTracer *lt, PkLineThread *t, PkLineCode *lc)
     return fr;
 }
 
-static void on_start(PkLineTracer *lt, PyObject *code)
+/* ---- memory mode ------------------------------------------------------- */
+
+/* RSS, re-read only when it may have moved: the allocation hooks saw a
+ * large block or an arena come or go (or enough small blocks), or
+ * rss_stale_ticks have passed, which bounds what code outside the hooked
+ * allocators (a C library's own malloc) can hide. */
+static int64_t rss_last, rss_tick;
+static uint64_t rss_events;
+static int64_t rss_stale_ticks;
+
+PK_INLINE int64_t rss_now(void)
+{
+    int64_t now = pk_timer_now();
+    uint64_t ev = pk_alloc_events();
+    if (ev != rss_events || now - rss_tick > rss_stale_ticks || rss_last == 0) {
+        rss_last = (int64_t)pk_mem_self_rss();
+        rss_tick = now;
+        rss_events = ev;
+    }
+    return rss_last;
+}
+
+/* Memory since the thread's last attribution goes to the open line of `fr`
+ * (if any); the thread's marks move to now. */
+static void mem_attribute(PkLineTracer *lt, PkLineThread *t, PkLineFrame *fr)
+{
+    int idx = fr != NULL ? fr->line : -1;
+    if (lt->memory & PK_LINEMEM_RSS) {
+        int64_t r = rss_now();
+        if (idx >= 0) {
+            fr->lc->inc[idx] += r - t->last_rss;
+            if (r > fr->lc->rss[idx])
+                fr->lc->rss[idx] = r;
+        }
+        t->last_rss = r;
+    }
+    if (lt->memory & PK_LINEMEM_ALLOC) {
+        PkAllocCounters *c = pk_alloc_counters();
+        if (idx >= 0) {
+            fr->lc->alloc[idx] += c->allocated - t->last_alloc;
+            fr->lc->net[idx] += c->live - t->last_live;
+        }
+        t->last_alloc = c->allocated;
+        t->last_live = c->live;
+    }
+}
+
+/* The line `idx` of `fr` opens. */
+static void mem_open(PkLineTracer *lt, PkLineFrame *fr, int idx)
+{
+    fr->line = idx;
+    if (lt->memory & PK_LINEMEM_ALLOC) {
+        PkAllocCounters *c = pk_alloc_counters();
+        fr->live0 = c->live;
+        fr->seg_high = c->live;
+        pk_alloc_mark();
+    }
+}
+
+/* The open line of `fr` closes: one occurrence, and its memory figures. */
+static void mem_close(PkLineTracer *lt, PkLineThread *t, PkLineFrame *fr)
+{
+    PkLineCode *lc = fr->lc;
+    int idx = fr->line;
+    if (idx < 0)
+        return;
+    mem_attribute(lt, t, fr);
+    lc->hits[idx]++;
+    if (lt->memory & PK_LINEMEM_ALLOC) {
+        PkAllocCounters *c = pk_alloc_counters();
+        int64_t high = c->high > fr->seg_high ? c->high : fr->seg_high;
+        if (high - fr->live0 > lc->peak[idx])
+            lc->peak[idx] = high - fr->live0;
+        if (high > fr->frame_high)
+            fr->frame_high = high;
+    }
+    fr->line = -1;
+}
+
+/* A frame of `lc` starts (or resumes) at `lineno`: its line opens at once,
+ * as memory_profiler counts it. */
+/* Who called a profiled function from outside the profiled code: the first
+ * enclosing frame that is not a comprehension or lambda.  For the report's
+ * hint about where returned memory is held. */
+static PyObject *hidden_caller_file; /* strong: frames of this file are skipped */
+
+void pk_linetracer_hide_caller_file(PyObject *filename)
+{
+    Py_XINCREF(filename);
+    Py_XSETREF(hidden_caller_file, filename);
+}
+
+static void note_caller(PkLineCode *lc)
+{
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed: the profiled frame */
+    PyFrameObject *back = f != NULL ? PyFrame_GetBack(f) : NULL;
+    for (int hops = 0; back != NULL && hops < 6; hops++) {
+        PyCodeObject *code = PyFrame_GetCode(back);
+        const char *name = PyUnicode_AsUTF8(code->co_name);
+        if (name == NULL) {
+            PyErr_Clear();
+            Py_DECREF(code);
+            break;
+        }
+        if ((name[0] != '<' || strcmp(name, "<module>") == 0) &&
+            !(hidden_caller_file != NULL && PyUnicode_Check(code->co_filename) &&
+              PyUnicode_Compare(code->co_filename, hidden_caller_file) == 0)) {
+            Py_XSETREF(lc->caller, (PyObject *)code);
+            lc->caller_line = PyFrame_GetLineNumber(back);
+            break;
+        }
+        Py_DECREF(code);
+        Py_SETREF(back, PyFrame_GetBack(back));
+    }
+    Py_XDECREF(back);
+}
+
+static PK_NOINLINE void mem_start(PkLineTracer *lt, PkLineThread *t, PkLineCode *lc, int lineno)
+{
+    PkLineFrame *fr, *below = t->depth > 0 ? &t->frames[t->depth - 1] : NULL;
+    if (below == NULL && lineno == lc->first_line)
+        note_caller(lc);
+    /* what happened so far goes to the caller's line, or (outside any
+     * registered frame) to no line */
+    mem_attribute(lt, t, below);
+    if ((lt->memory & PK_LINEMEM_ALLOC) && below != NULL) {
+        int64_t high = pk_alloc_counters()->high;
+        if (high > below->seg_high)
+            below->seg_high = high; /* the caller's line keeps what it reached */
+    }
+    fr = push(lt, t, lc);
+    if (fr == NULL)
+        return;
+    fr->frame_high = (lt->memory & PK_LINEMEM_ALLOC) ? pk_alloc_counters()->live : 0;
+    lineno -= lc->first_line;
+    if (lineno >= 0 && lineno < lc->n_lines)
+        mem_open(lt, fr, lineno);
+}
+
+static PK_NOINLINE void mem_line(PkLineTracer *lt, PkLineThread *t, PkLineCode *lc, int lineno)
+{
+    PkLineFrame *fr;
+    int idx = lineno - lc->first_line;
+    if (t->depth > 0 && t->frames[t->depth - 1].lc == lc) {
+        fr = &t->frames[t->depth - 1];
+        mem_close(lt, t, fr);
+    } else {
+        mem_start(lt, t, lc, -1);
+        if (t->depth == 0 || t->frames[t->depth - 1].lc != lc)
+            return;
+        fr = &t->frames[t->depth - 1];
+    }
+    if (idx >= 0 && idx < lc->n_lines)
+        mem_open(lt, fr, idx);
+}
+
+static PK_NOINLINE void mem_leave(PkLineTracer *lt, PkLineThread *t)
+{
+    PkLineFrame *fr = &t->frames[t->depth - 1];
+    mem_close(lt, t, fr);
+    t->depth--;
+    if ((lt->memory & PK_LINEMEM_ALLOC) && t->depth > 0) {
+        PkLineFrame *below = &t->frames[t->depth - 1];
+        if (fr->frame_high > below->seg_high)
+            below->seg_high = fr->frame_high;
+        pk_alloc_mark();
+    }
+}
+
+/* A frame of `lc` starts or resumes; `lineno` (memory mode only) is the line
+ * it starts at. */
+static void on_start(PkLineTracer *lt, PyObject *code, int lineno)
 {
     PkLineCode *lc = line_code(lt, code);
     PkLineThread *t;
 
     if (lc == NULL || (t = current_thread(lt)) == NULL)
         return;
+    if (PK_UNLIKELY(lt->memory)) {
+        mem_start(lt, t, lc, lineno);
+        return;
+    }
     push(lt, t, lc);
 }
 
@@ -158,6 +335,10 @@ static void on_line(PkLineTracer *lt, PyObject *code, int lineno)
 
     if (lc == NULL || (t = current_thread(lt)) == NULL)
         return;
+    if (PK_UNLIKELY(lt->memory)) {
+        mem_line(lt, t, lc, lineno);
+        return;
+    }
     now = pk_timer_now();
     if (t->depth > 0 && t->frames[t->depth - 1].lc == lc) {
         fr = &t->frames[t->depth - 1];
@@ -186,6 +367,10 @@ static void on_leave(PkLineTracer *lt, PyObject *code)
         return;
     if (t->frames[t->depth - 1].lc != lc)
         return; /* a frame we never saw start */
+    if (PK_UNLIKELY(lt->memory)) {
+        mem_leave(lt, t);
+        return;
+    }
     close_line(&t->frames[t->depth - 1], pk_timer_now());
     t->depth--;
 }
@@ -209,7 +394,7 @@ static int legacy_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject 
         if (line_code(lt, code) == NULL)
             pk_frame_set_trace_lines(frame, 0); /* no line events for it */
         else
-            on_start(lt, code);
+            on_start(lt, code, lt->memory ? PyFrame_GetLineNumber(frame) : -1);
         break;
     case PyTrace_LINE:
         on_line(lt, code, PyFrame_GetLineNumber(frame));
@@ -233,8 +418,20 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nargsf, 
     PkLineTracer *lt = active;
     (void)self; (void)nargsf; (void)kw;
     if (PK_LIKELY(lt != NULL))
-        on_start(lt, args[0]);
+        on_start(lt, args[0], ((PyCodeObject *)args[0])->co_firstlineno);
     return Py_None; /* immortal from 3.12 */
+}
+
+/* PY_RESUME and PY_THROW: the frame goes on from where it stopped. */
+static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkLineTracer *lt = active;
+    (void)self; (void)nargsf; (void)kw;
+    if (PK_LIKELY(lt != NULL))
+        on_start(lt, args[0],
+                 lt->memory ? PyCode_Addr2Line((PyCodeObject *)args[0], (int)PyLong_AsLong(args[1]))
+                            : -1);
+    return Py_None;
 }
 
 static PyObject *cb_line(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
@@ -256,8 +453,8 @@ static PyObject *cb_leave(PyObject *self, PyObject *const *args, size_t nargsf, 
 }
 
 static const PkMonitorRow line_rows[] = {
-    {"PY_START", cb_start, 0},  {"PY_RESUME", cb_start, 0}, {"LINE", cb_line, 0},
-    {"PY_RETURN", cb_leave, 0}, {"PY_YIELD", cb_leave, 0},  {"PY_THROW", cb_start, 1},
+    {"PY_START", cb_start, 0},  {"PY_RESUME", cb_resume, 0}, {"LINE", cb_line, 0},
+    {"PY_RETURN", cb_leave, 0}, {"PY_YIELD", cb_leave, 0},   {"PY_THROW", cb_resume, 1},
     {"PY_UNWIND", cb_leave, 1},
 };
 #define N_LINE_ROWS ((int)(sizeof line_rows / sizeof line_rows[0]))
@@ -295,6 +492,39 @@ void pk_linetracer_init(PkLineTracer *lt, PyObject *self)
     lt->self = self;
 }
 
+/* The per-line arrays of lc (memory ones in memory mode). */
+static int alloc_arrays(PkLineTracer *lt, PkLineCode *lc)
+{
+    size_t n = (size_t)lc->n_lines;
+    lc->hits = calloc(n, sizeof *lc->hits);
+    lc->ticks = calloc(n, sizeof *lc->ticks);
+    if (lc->hits == NULL || lc->ticks == NULL)
+        return -1;
+    if (lt->memory) {
+        lc->inc = calloc(n, sizeof *lc->inc);
+        lc->rss = calloc(n, sizeof *lc->rss);
+        lc->alloc = calloc(n, sizeof *lc->alloc);
+        lc->net = calloc(n, sizeof *lc->net);
+        lc->peak = calloc(n, sizeof *lc->peak);
+        if (!lc->inc || !lc->rss || !lc->alloc || !lc->net || !lc->peak)
+            return -1;
+    }
+    return 0;
+}
+
+static void free_code(PkLineCode *lc)
+{
+    Py_XDECREF(lc->caller);
+    free(lc->hits);
+    free(lc->ticks);
+    free(lc->inc);
+    free(lc->rss);
+    free(lc->alloc);
+    free(lc->net);
+    free(lc->peak);
+    free(lc);
+}
+
 int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
 {
     PkLineCode *lc;
@@ -326,19 +556,13 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
     }
     lc->first_line = first;
     lc->n_lines = last_line - first + 1;
-    lc->hits = calloc((size_t)lc->n_lines, sizeof *lc->hits);
-    lc->ticks = calloc((size_t)lc->n_lines, sizeof *lc->ticks);
-    if (lc->hits == NULL || lc->ticks == NULL) {
-        free(lc->hits);
-        free(lc->ticks);
-        free(lc);
+    if (alloc_arrays(lt, lc) < 0) {
+        free_code(lc);
         PyErr_NoMemory();
         return -1;
     }
     if (pk_code_set_extra(code, line_extra_index, SLOT_PACK(lt->gen, lt->n_codes)) < 0) {
-        free(lc->hits);
-        free(lc->ticks);
-        free(lc);
+        free_code(lc);
         return -1;
     }
     lc->code = pk_newref(code);
@@ -368,6 +592,12 @@ int pk_linetracer_enable(PkLineTracer *lt)
     }
     lt->nomemory = 0;
     lt->thread_enables = 1;
+    if (lt->memory) {
+        if (pk_alloc_start((lt->memory & PK_LINEMEM_ALLOC) ? PK_TRACK_BYTES : PK_TRACK_EVENTS) < 0)
+            return -1;
+        rss_stale_ticks = (int64_t)(100e-6 / pk_timer_seconds_per_tick());
+        rss_last = 0;
+    }
     session++;
     active = lt;
     lt->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
@@ -399,6 +629,8 @@ int pk_linetracer_enable(PkLineTracer *lt)
     return 0;
 error:
     active = NULL;
+    if (lt->memory)
+        pk_alloc_stop();
     return -1;
 }
 
@@ -428,6 +660,8 @@ int pk_linetracer_disable(PkLineTracer *lt)
 #endif
         rc = pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, lt->all_threads);
     active = NULL;
+    if (lt->memory)
+        pk_alloc_stop();
     session++; /* open lines are dropped, as line_profiler does */
     lt->enabled = 0;
     lt->thread_enables = 0;
@@ -445,8 +679,16 @@ void pk_linetracer_reset(PkLineTracer *lt)
     size_t i;
     for (i = 0; i < lt->n_codes; i++) {
         PkLineCode *lc = lt->codes[i];
-        memset(lc->hits, 0, (size_t)lc->n_lines * sizeof *lc->hits);
-        memset(lc->ticks, 0, (size_t)lc->n_lines * sizeof *lc->ticks);
+        size_t n = (size_t)lc->n_lines;
+        memset(lc->hits, 0, n * sizeof *lc->hits);
+        memset(lc->ticks, 0, n * sizeof *lc->ticks);
+        if (lt->memory) {
+            memset(lc->inc, 0, n * sizeof *lc->inc);
+            memset(lc->rss, 0, n * sizeof *lc->rss);
+            memset(lc->alloc, 0, n * sizeof *lc->alloc);
+            memset(lc->net, 0, n * sizeof *lc->net);
+            memset(lc->peak, 0, n * sizeof *lc->peak);
+        }
     }
 }
 
@@ -459,9 +701,7 @@ void pk_linetracer_dealloc(PkLineTracer *lt)
         /* Leave the slot stale rather than write it: the generation check
          * makes a stale slot harmless, and writing could fail. */
         Py_DECREF(lc->code);
-        free(lc->hits);
-        free(lc->ticks);
-        free(lc);
+        free_code(lc);
     }
     free(lt->codes);
     lt->codes = NULL;

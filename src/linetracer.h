@@ -15,30 +15,59 @@
  *
  * The per-line counters of a code object are reached by index from its
  * code-object extra slot; no hashing per event.  GIL required everywhere.
- * One line tracer can be enabled at a time. */
+ * One line tracer can be enabled at a time.
+ *
+ * Memory mode (`memory` flags, for `profkit mem`): memory_profiler's events
+ * instead.  A frame opens a line as soon as it starts (its first line, or
+ * the line it resumes at) and each line event or exit closes it; a close
+ * counts one occurrence.  Every change of memory in a thread goes to exactly
+ * one line: the open line of the innermost registered frame (so a line's
+ * figures include unregistered callees, and registered callees keep their
+ * own).  Changes between registered calls, outside any registered frame,
+ * go to no line.
+ *   PK_LINEMEM_RSS    increment of RSS, and the largest RSS after the line;
+ *   PK_LINEMEM_ALLOC  bytes this thread allocated, its net change of live
+ *                     bytes, and the highest live bytes above the line's
+ *                     start while it ran (this one includes every callee). */
 #ifndef PROFKIT_LINETRACER_H
 #define PROFKIT_LINETRACER_H
 
 #include "compat.h"
 
+enum { PK_LINEMEM_RSS = 1, PK_LINEMEM_ALLOC = 2 };
+
 typedef struct {
     PyObject *code;   /* strong */
     int first_line;   /* co_firstlineno */
     int n_lines;      /* lines first_line .. first_line + n_lines - 1 */
-    int64_t *hits;    /* per line */
+    int64_t *hits;    /* per line: hits, or occurrences in memory mode */
     int64_t *ticks;   /* per line */
+    /* memory mode, per line, in bytes (NULL otherwise) */
+    int64_t *inc;     /* sum of RSS increments */
+    int64_t *rss;     /* largest RSS after the line */
+    int64_t *alloc;   /* bytes allocated */
+    int64_t *net;     /* change of live bytes */
+    int64_t *peak;    /* highest live bytes above the line's start */
+    PyObject *caller; /* memory mode: code of the last unprofiled caller (strong) */
+    int caller_line;
 } PkLineCode;
 
 typedef struct {
     PkLineCode *lc;
     int line;         /* index of the line whose interval is open, or -1 */
     int64_t t0;       /* ticks when it opened */
+    /* memory mode */
+    int64_t live0;      /* the thread's live bytes when the line opened */
+    int64_t seg_high;   /* highest live bytes in the line, before a callee frame */
+    int64_t frame_high; /* highest live bytes over the frame's life */
 } PkLineFrame;
 
 typedef struct PkLineThread {
     PkLineFrame *frames;
     size_t depth, cap;
     unsigned long ident;  /* the thread's PyThread ident */
+    /* memory mode: the values at the last attribution to a line */
+    int64_t last_rss, last_alloc, last_live;
     struct PkLineThread *next;
 } PkLineThread;
 
@@ -52,6 +81,7 @@ typedef struct {
     int backend;        /* 1 legacy, 2 monitoring, while enabled */
     int tool_id;
     int nomemory;
+    int memory;         /* PK_LINEMEM_* flags; 0: time mode */
     PkLineThread *threads;
     PyObject *self;     /* borrowed: the Python object embedding this */
 } PkLineTracer;
@@ -75,6 +105,10 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line);
  * switching needs. */
 int pk_linetracer_enable(PkLineTracer *lt);
 int pk_linetracer_disable(PkLineTracer *lt);
+
+/* Memory mode: frames of this file (profkit's wrappers) are never named as
+ * the caller of a profiled function. */
+void pk_linetracer_hide_caller_file(PyObject *filename);
 
 /* Zeroes every counter; the registrations stay. */
 void pk_linetracer_reset(PkLineTracer *lt);

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "functracer.h"
 #include "legacy.h"
+#include "alloctrack.h"
 #include "linetracer.h"
 #include "memsampler.h"
 
@@ -254,13 +255,23 @@ static PyObject *LineTracer_new(PyTypeObject *type, PyObject *args, PyObject *kw
 
 static int LineTracer_init(LineTracerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"all_threads", NULL};
-    int all_threads = 1;
+    static char *kwlist[] = {"all_threads", "memory", NULL};
+    int all_threads = 1, memory = 0;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:LineTracer", kwlist, &all_threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$pi:LineTracer", kwlist, &all_threads, &memory))
         return -1;
-    if (!self->lt.enabled)
+    if (memory & ~(PK_LINEMEM_RSS | PK_LINEMEM_ALLOC)) {
+        PyErr_SetString(PyExc_ValueError, "memory takes flags 1 (rss) and 2 (alloc)");
+        return -1;
+    }
+    if (self->lt.n_codes > 0 && memory != self->lt.memory) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot change the mode of a tracer holding code");
+        return -1;
+    }
+    if (!self->lt.enabled) {
         self->lt.all_threads = all_threads;
+        self->lt.memory = memory;
+    }
     return 0;
 }
 
@@ -359,6 +370,69 @@ error:
     return NULL;
 }
 
+/* Memory mode: [(code, [(lineno, occurrences, increment, rss, allocated,
+ * net, peak), ...]), ...], bytes, only lines that ran.  New reference. */
+static PyObject *LineTracer_memstats(LineTracerObject *self, PyObject *unused)
+{
+    PyObject *result = PyList_New(0);
+    (void)unused;
+    if (result == NULL)
+        return NULL;
+    if (!self->lt.memory)
+        return result;
+    for (size_t i = 0; i < self->lt.n_codes; i++) {
+        PkLineCode *lc = self->lt.codes[i];
+        PyObject *lines = PyList_New(0), *item;
+        if (lines == NULL)
+            goto error;
+        for (int j = 0; j < lc->n_lines; j++) {
+            PyObject *row;
+            if (lc->hits[j] == 0)
+                continue;
+            row = Py_BuildValue("(iLLLLLL)", lc->first_line + j, (long long)lc->hits[j],
+                                (long long)lc->inc[j], (long long)lc->rss[j],
+                                (long long)lc->alloc[j], (long long)lc->net[j],
+                                (long long)lc->peak[j]);
+            if (row == NULL || PyList_Append(lines, row) < 0) {
+                Py_XDECREF(row);
+                Py_DECREF(lines);
+                goto error;
+            }
+            Py_DECREF(row);
+        }
+        item = Py_BuildValue("(ON)", lc->code, lines);
+        if (item == NULL || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            goto error;
+        }
+        Py_DECREF(item);
+    }
+    return result;
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* Memory mode: [(code, (caller name, filename, line)), ...] for registered
+ * code called from outside the profiled code. */
+static PyObject *LineTracer_callers(LineTracerObject *self, PyObject *unused)
+{
+    PyObject *result = PyList_New(0);
+    (void)unused;
+    for (size_t i = 0; result != NULL && i < self->lt.n_codes; i++) {
+        PkLineCode *lc = self->lt.codes[i];
+        PyCodeObject *c = (PyCodeObject *)lc->caller;
+        PyObject *item;
+        if (c == NULL)
+            continue;
+        item = Py_BuildValue("(O(OOi))", lc->code, c->co_name, c->co_filename, lc->caller_line);
+        if (item == NULL || PyList_Append(result, item) < 0)
+            Py_CLEAR(result);
+        Py_XDECREF(item);
+    }
+    return result;
+}
+
 static PyObject *LineTracer_get_enabled(LineTracerObject *self, void *closure)
 {
     (void)closure;
@@ -374,6 +448,10 @@ static PyMethodDef LineTracer_methods[] = {
     {"reset", (PyCFunction)LineTracer_reset, METH_NOARGS, "Zero every counter."},
     {"_rawstats", (PyCFunction)LineTracer_rawstats, METH_NOARGS,
      "_rawstats() -> [(code, [(lineno, hits, ns), ...]), ...]"},
+    {"_callers", (PyCFunction)LineTracer_callers, METH_NOARGS,
+     "_callers() -> [(code, (caller name, filename, line)), ...] (memory mode)"},
+    {"_memstats", (PyCFunction)LineTracer_memstats, METH_NOARGS,
+     "_memstats() -> [(code, [(lineno, occurrences, inc, rss, allocated, net, peak), ...]), ...]"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -723,6 +801,40 @@ static PyObject *mod_descendants(PyObject *mod, PyObject *args)
     return list;
 }
 
+static PyObject *mod_alloc_hook_numpy(PyObject *mod, PyObject *capsule)
+{
+    (void)mod;
+    if (pk_alloc_level() != PK_TRACK_BYTES && pk_alloc_level() != PK_TRACK_EVENTS) {
+        PyErr_SetString(PyExc_RuntimeError, "allocation tracking is off");
+        return NULL;
+    }
+    if (pk_alloc_hook_numpy(capsule) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_alloc_counters(PyObject *mod, PyObject *unused)
+{
+    PkAllocCounters *c = pk_alloc_counters();
+    (void)mod;
+    (void)unused;
+    return Py_BuildValue("{s:i,s:L,s:L,s:L,s:n,s:K}", "level", pk_alloc_level(), "allocated",
+                         (long long)c->allocated, "live", (long long)c->live, "high",
+                         (long long)c->high, "blocks", (Py_ssize_t)pk_alloc_tracked_blocks(),
+                         "events", (unsigned long long)pk_alloc_events());
+}
+
+static PyObject *mod_hide_caller_file(PyObject *mod, PyObject *filename)
+{
+    (void)mod;
+    if (!PyUnicode_Check(filename)) {
+        PyErr_SetString(PyExc_TypeError, "expected a file name");
+        return NULL;
+    }
+    pk_linetracer_hide_caller_file(filename);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"clock_info", mod_clock_info, METH_NOARGS,
      "clock_info() -> {'source': 'tsc'|'monotonic', 'seconds_per_tick': float}"},
@@ -735,6 +847,12 @@ static PyMethodDef module_methods[] = {
      "memory(pid=0, backend='rss') -> bytes of memory of a process ('rss', 'pss' or 'uss')"},
     {"descendants", mod_descendants, METH_VARARGS,
      "descendants(pid=0) -> pids of the children of pid, their children, and so on"},
+    {"alloc_hook_numpy", mod_alloc_hook_numpy, METH_O,
+     "alloc_hook_numpy(numpy_c_api_capsule): count numpy's data buffers too"},
+    {"_hide_caller_file", mod_hide_caller_file, METH_O,
+     "_hide_caller_file(path): frames of that file are nobody's caller in memory reports"},
+    {"alloc_counters", mod_alloc_counters, METH_NOARGS,
+     "alloc_counters() -> this thread's allocation counters, and the tracking level"},
     {"_thread_hook", pk_legacy_thread_hook, METH_VARARGS,
      "Installed with threading.setprofile(); hooks new threads in C."},
     {NULL, NULL, 0, NULL},

@@ -1,0 +1,529 @@
+/* alloctrack.c: counting hooks on Python's allocators and numpy's (see
+ * alloctrack.h).
+ *
+ * Concern: the allocation hot path.  The raw domain is called without the
+ * GIL, from any thread, so everything shared here is either atomic or under
+ * `table_mu`; per-thread counters live in TLS.  A thread-local flag keeps a
+ * block from being counted twice when one hooked allocator calls another
+ * (pymalloc hands blocks over 512 bytes to PyMem_RawMalloc).
+ *
+ * Must never: allocate through Python (the table uses libc directly), raise,
+ * or lose the chain to the allocator it replaced.
+ */
+#include "alloctrack.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define BIG_BLOCK ((size_t)64 * 1024)  /* a block this large may be mmap'ed */
+#define SMALL_BATCH ((int64_t)256 * 1024) /* small bytes that count as one event */
+
+#define PK_TLS static __thread __attribute__((tls_model("initial-exec")))
+PK_TLS int tls_in_hook;
+PK_TLS PkAllocCounters tls_counters;
+
+static int level;            /* PK_TRACK_*; read racily by the hooks, by design */
+static uint64_t events;      /* atomic */
+static int64_t small_bytes;  /* atomic */
+
+/* ---- the block table: pointer -> size, open addressing ----------------- */
+
+typedef struct {
+    uintptr_t key; /* 0: empty */
+    size_t size;
+} Slot;
+
+static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
+static Slot *slots;
+static size_t slot_mask; /* capacity - 1; capacity is a power of two */
+static size_t n_blocks;  /* written under table_mu, read racily as a hint */
+
+PK_INLINE size_t slot_of(uintptr_t key)
+{
+    return (size_t)(((uint64_t)key >> 4) * 0x9E3779B97F4A7C15ull >> 20) & slot_mask;
+}
+
+static int table_grow(void)
+{
+    size_t ncap = slots ? (slot_mask + 1) * 2 : 4096;
+    Slot *n = calloc(ncap, sizeof *n);
+    Slot *old = slots;
+    size_t oldcap = slots ? slot_mask + 1 : 0;
+    if (n == NULL)
+        return PK_ENOMEM;
+    slots = n;
+    slot_mask = ncap - 1;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (old[i].key != 0) {
+            size_t j = slot_of(old[i].key);
+            while (slots[j].key != 0)
+                j = (j + 1) & slot_mask;
+            slots[j] = old[i];
+        }
+    }
+    free(old);
+    return PK_OK;
+}
+
+/* Call with table_mu held. */
+static void table_put(uintptr_t key, size_t size)
+{
+    size_t j;
+    if ((slots == NULL || (n_blocks + 1) * 2 > slot_mask + 1) && table_grow() != PK_OK)
+        return; /* out of memory: this block goes uncounted */
+    j = slot_of(key);
+    while (slots[j].key != 0 && slots[j].key != key)
+        j = (j + 1) & slot_mask;
+    if (slots[j].key == 0)
+        n_blocks++;
+    slots[j].key = key;
+    slots[j].size = size;
+}
+
+/* Removes key; returns its size, or 0 when it was not there.  Call with
+ * table_mu held.  Backward-shift deletion keeps probe chains unbroken. */
+static size_t table_take(uintptr_t key)
+{
+    size_t j, size;
+    if (slots == NULL)
+        return 0;
+    j = slot_of(key);
+    while (slots[j].key != key) {
+        if (slots[j].key == 0)
+            return 0;
+        j = (j + 1) & slot_mask;
+    }
+    size = slots[j].size;
+    for (;;) {
+        size_t k = j;
+        slots[j].key = 0;
+        for (;;) {
+            size_t home;
+            k = (k + 1) & slot_mask;
+            if (slots[k].key == 0) {
+                n_blocks--;
+                return size;
+            }
+            home = slot_of(slots[k].key);
+            /* move slots[k] into the hole unless its home lies in (j, k] */
+            if (j <= k ? (home <= j || home > k) : (home <= j && home > k))
+                break;
+        }
+        slots[j] = slots[k];
+        j = k;
+    }
+}
+
+static void table_clear(void)
+{
+    pthread_mutex_lock(&table_mu);
+    free(slots);
+    slots = NULL;
+    slot_mask = 0;
+    n_blocks = 0;
+    pthread_mutex_unlock(&table_mu);
+}
+
+/* ---- counting ---------------------------------------------------------- */
+
+PK_INLINE void count_size_event(size_t size)
+{
+    if (size >= BIG_BLOCK) {
+        __atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+    } else if (__atomic_add_fetch(&small_bytes, (int64_t)size, __ATOMIC_RELAXED) >= SMALL_BATCH) {
+        __atomic_store_n(&small_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void on_alloc(void *p, size_t size)
+{
+    int lv = level;
+    if (lv == PK_TRACK_BYTES) {
+        PkAllocCounters *c = &tls_counters;
+        pthread_mutex_lock(&table_mu);
+        table_put((uintptr_t)p, size);
+        pthread_mutex_unlock(&table_mu);
+        c->allocated += (int64_t)size;
+        c->live += (int64_t)size;
+        if (c->live > c->high)
+            c->high = c->live;
+    } else if (lv == PK_TRACK_EVENTS && size >= BIG_BLOCK) {
+        pthread_mutex_lock(&table_mu);
+        table_put((uintptr_t)p, size);
+        pthread_mutex_unlock(&table_mu);
+    }
+    if (lv != PK_TRACK_OFF)
+        count_size_event(size);
+}
+
+/* Forget p; returns the size it was counted with (0: not ours). */
+static size_t on_free(void *p)
+{
+    size_t size;
+    if (__atomic_load_n(&n_blocks, __ATOMIC_RELAXED) == 0)
+        return 0;
+    pthread_mutex_lock(&table_mu);
+    size = table_take((uintptr_t)p);
+    pthread_mutex_unlock(&table_mu);
+    if (size != 0) {
+        if (level == PK_TRACK_BYTES)
+            tls_counters.live -= (int64_t)size;
+        if (size >= BIG_BLOCK)
+            __atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+    }
+    return size;
+}
+
+/* ---- PyMem hooks ------------------------------------------------------- */
+
+typedef struct {
+    PyMemAllocatorDomain domain;
+    PyMemAllocatorEx prev;
+    int installed;
+} Domain;
+
+static Domain domains[3] = {{PYMEM_DOMAIN_RAW}, {PYMEM_DOMAIN_MEM}, {PYMEM_DOMAIN_OBJ}};
+
+static void *h_malloc(void *ctx, size_t size)
+{
+    Domain *d = ctx;
+    void *p;
+    if (tls_in_hook)
+        return d->prev.malloc(d->prev.ctx, size);
+    tls_in_hook = 1;
+    p = d->prev.malloc(d->prev.ctx, size);
+    tls_in_hook = 0;
+    if (p != NULL && level != PK_TRACK_OFF)
+        on_alloc(p, size);
+    return p;
+}
+
+static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    Domain *d = ctx;
+    void *p;
+    if (tls_in_hook)
+        return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    tls_in_hook = 1;
+    p = d->prev.calloc(d->prev.ctx, nelem, elsize);
+    tls_in_hook = 0;
+    if (p != NULL && level != PK_TRACK_OFF)
+        on_alloc(p, nelem * elsize); /* cannot overflow: the allocation succeeded */
+    return p;
+}
+
+static void *h_realloc(void *ctx, void *ptr, size_t size)
+{
+    Domain *d = ctx;
+    size_t old = 0;
+    void *p;
+    if (tls_in_hook)
+        return d->prev.realloc(d->prev.ctx, ptr, size);
+    /* Forget the old block first: once realloc has freed it, another
+     * thread may be given the same address. */
+    if (ptr != NULL && level != PK_TRACK_OFF)
+        old = on_free(ptr);
+    tls_in_hook = 1;
+    p = d->prev.realloc(d->prev.ctx, ptr, size);
+    tls_in_hook = 0;
+    if (p == NULL) {
+        if (old != 0 && level != PK_TRACK_OFF) { /* failed: the old block lives on */
+            pthread_mutex_lock(&table_mu);
+            table_put((uintptr_t)ptr, old);
+            pthread_mutex_unlock(&table_mu);
+            if (level == PK_TRACK_BYTES)
+                tls_counters.live += (int64_t)old;
+        }
+        return NULL;
+    }
+    if (level != PK_TRACK_OFF)
+        on_alloc(p, size);
+    return p;
+}
+
+static void h_free(void *ctx, void *ptr)
+{
+    Domain *d = ctx;
+    if (ptr != NULL && !tls_in_hook && level != PK_TRACK_OFF)
+        on_free(ptr);
+    tls_in_hook++;
+    d->prev.free(d->prev.ctx, ptr);
+    tls_in_hook--;
+}
+
+/* ---- arenas: pymalloc's 256 KiB / 1 MiB mappings ------------------------ */
+
+static PyObjectArenaAllocator prev_arena;
+static int arena_installed;
+
+static void *h_arena_alloc(void *ctx, size_t size)
+{
+    void *p = prev_arena.alloc(prev_arena.ctx, size);
+    (void)ctx;
+    if (p != NULL && level != PK_TRACK_OFF)
+        __atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+static void h_arena_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    prev_arena.free(prev_arena.ctx, ptr, size);
+    if (level != PK_TRACK_OFF)
+        __atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- numpy: PyDataMem_Handler (NEP 49, numpy >= 1.22) ------------------- */
+
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+} PkNpyAllocator;
+
+typedef struct {
+    char name[127];
+    uint8_t version;
+    PkNpyAllocator allocator;
+} PkNpyHandler;
+
+#define NPY_SET_HANDLER 304 /* slots of numpy's C API table (stable since 1.22) */
+#define NPY_GET_HANDLER 305
+
+static PyObject *(*np_set_handler)(PyObject *);
+static PyObject *(*np_get_handler)(void);
+static PyObject *np_prev_capsule; /* strong, kept: our blocks are freed through it */
+static PkNpyAllocator np_prev;
+static PyObject *np_ours_capsule;
+
+static void *np_malloc(void *ctx, size_t size)
+{
+    void *p;
+    (void)ctx;
+    tls_in_hook++;
+    p = np_prev.malloc(np_prev.ctx, size);
+    tls_in_hook--;
+    if (p != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
+        on_alloc(p, size);
+    return p;
+}
+
+static void *np_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    void *p;
+    (void)ctx;
+    tls_in_hook++;
+    p = np_prev.calloc(np_prev.ctx, nelem, elsize);
+    tls_in_hook--;
+    if (p != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
+        on_alloc(p, nelem * elsize);
+    return p;
+}
+
+static void *np_realloc(void *ctx, void *ptr, size_t size)
+{
+    size_t old = 0;
+    void *p;
+    (void)ctx;
+    if (ptr != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
+        old = on_free(ptr);
+    tls_in_hook++;
+    p = np_prev.realloc(np_prev.ctx, ptr, size);
+    tls_in_hook--;
+    if (p == NULL) {
+        if (old != 0) {
+            pthread_mutex_lock(&table_mu);
+            table_put((uintptr_t)ptr, old);
+            pthread_mutex_unlock(&table_mu);
+            if (level == PK_TRACK_BYTES)
+                tls_counters.live += (int64_t)old;
+        }
+        return NULL;
+    }
+    if (level != PK_TRACK_OFF && tls_in_hook == 0)
+        on_alloc(p, size);
+    return p;
+}
+
+static void np_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    if (ptr != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
+        on_free(ptr);
+    tls_in_hook++;
+    np_prev.free(np_prev.ctx, ptr, size);
+    tls_in_hook--;
+}
+
+static PkNpyHandler np_handler = {
+    "profkit", 1, {NULL, np_malloc, np_calloc, np_realloc, np_free},
+};
+
+int pk_alloc_hook_numpy(PyObject *api_capsule)
+{
+    void **api;
+    PyObject *current, *old;
+    PkNpyHandler *prev;
+
+    if (np_set_handler == NULL) {
+        api = PyCapsule_GetPointer(api_capsule, NULL);
+        if (api == NULL)
+            return -1;
+        np_set_handler = (PyObject * (*)(PyObject *)) api[NPY_SET_HANDLER];
+        np_get_handler = (PyObject * (*)(void)) api[NPY_GET_HANDLER];
+    }
+    current = np_get_handler();
+    if (current == NULL)
+        return -1;
+    if (np_ours_capsule != NULL && current == np_ours_capsule) {
+        Py_DECREF(current);
+        return 0; /* already ours in this context */
+    }
+    prev = PyCapsule_GetPointer(current, "mem_handler");
+    if (prev == NULL || prev->version != 1) {
+        Py_DECREF(current);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "unknown numpy memory handler version");
+        return -1;
+    }
+    if (np_prev_capsule == NULL) {
+        np_prev = prev->allocator;
+        np_prev_capsule = current; /* kept for good */
+    } else if (current != np_prev_capsule) {
+        /* Someone else's handler now: chain to it from here on. Blocks of
+         * ours made under the old one are freed through the new one, which
+         * is what numpy itself would do for a handler change. */
+        Py_DECREF(current);
+        PyErr_SetString(PyExc_RuntimeError, "numpy's memory handler was replaced by another tool");
+        return -1;
+    } else {
+        Py_DECREF(current);
+    }
+    if (np_ours_capsule == NULL) {
+        np_ours_capsule = PyCapsule_New(&np_handler, "mem_handler", NULL);
+        if (np_ours_capsule == NULL)
+            return -1;
+    }
+    old = np_set_handler(np_ours_capsule);
+    if (old == NULL)
+        return -1;
+    Py_DECREF(old);
+    return 0;
+}
+
+static void unhook_numpy(void)
+{
+    PyObject *current, *old;
+    if (np_get_handler == NULL || np_ours_capsule == NULL)
+        return;
+    current = np_get_handler();
+    if (current == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    if (current == np_ours_capsule) {
+        old = np_set_handler(np_prev_capsule);
+        if (old == NULL)
+            PyErr_Clear();
+        Py_XDECREF(old);
+    }
+    Py_DECREF(current);
+}
+
+/* ---- install / remove -------------------------------------------------- */
+
+static int is_ours(PyMemAllocatorDomain domain, Domain *d)
+{
+    PyMemAllocatorEx now;
+    PyMem_GetAllocator(domain, &now);
+    return now.malloc == h_malloc && now.ctx == d;
+}
+
+int pk_alloc_start(int lv)
+{
+    int n_domains = lv == PK_TRACK_BYTES ? 3 : 1;
+    if (lv != PK_TRACK_EVENTS && lv != PK_TRACK_BYTES) {
+        PyErr_SetString(PyExc_ValueError, "bad allocation tracking level");
+        return -1;
+    }
+    if (level != PK_TRACK_OFF) {
+        PyErr_SetString(PyExc_RuntimeError, "allocation tracking is already on");
+        return -1;
+    }
+    table_clear();
+    for (int i = 0; i < n_domains; i++) {
+        Domain *d = &domains[i];
+        if (!d->installed) {
+            PyMemAllocatorEx ours = {d, h_malloc, h_calloc, h_realloc, h_free};
+            PyMem_GetAllocator(d->domain, &d->prev);
+            PyMem_SetAllocator(d->domain, &ours);
+            d->installed = 1;
+        }
+    }
+    if (!arena_installed) {
+        PyObjectArenaAllocator ours = {NULL, h_arena_alloc, h_arena_free};
+        PyObject_GetArenaAllocator(&prev_arena);
+        PyObject_SetArenaAllocator(&ours);
+        arena_installed = 1;
+    }
+    memset(&tls_counters, 0, sizeof tls_counters);
+    __atomic_store_n(&level, lv, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void pk_alloc_stop(void)
+{
+    if (level == PK_TRACK_OFF)
+        return;
+    __atomic_store_n(&level, PK_TRACK_OFF, __ATOMIC_RELEASE);
+    unhook_numpy();
+    /* Put the previous allocators back where ours is still the current one;
+     * under someone else's hook ours stays, passing every call through. */
+    for (int i = 2; i >= 0; i--) {
+        Domain *d = &domains[i];
+        if (d->installed && is_ours(d->domain, d)) {
+            PyMem_SetAllocator(d->domain, &d->prev);
+            d->installed = 0;
+        }
+    }
+    if (arena_installed) {
+        PyObjectArenaAllocator now;
+        PyObject_GetArenaAllocator(&now);
+        if (now.alloc == h_arena_alloc) {
+            PyObject_SetArenaAllocator(&prev_arena);
+            arena_installed = 0;
+        }
+    }
+    table_clear();
+}
+
+int pk_alloc_level(void)
+{
+    return level;
+}
+
+PkAllocCounters *pk_alloc_counters(void)
+{
+    return &tls_counters;
+}
+
+void pk_alloc_mark(void)
+{
+    tls_counters.high = tls_counters.live;
+}
+
+uint64_t pk_alloc_events(void)
+{
+    return __atomic_load_n(&events, __ATOMIC_RELAXED);
+}
+
+size_t pk_alloc_tracked_blocks(void)
+{
+    return __atomic_load_n(&n_blocks, __ATOMIC_RELAXED);
+}
