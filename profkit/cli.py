@@ -348,9 +348,10 @@ def cmd_mem(argv):
             while prof.enable_count:  # left by os._exit-like paths or a thread
                 prof.disable_by_count()
     stats = prof.get_stats()
+    nothing_marked = not prof.functions and not selector.active
     try:
-        if not prof.functions and not selector.active:
-            print("profkit mem: no function was profiled: mark functions with @profile, "
+        if nothing_marked:
+            print("profkit mem: error: no function was profiled: mark functions with @profile, "
                   "or choose them with -f PATTERN or --module MOD", file=sys.stderr)
         elif not stats.functions:
             print("profkit mem: the profiled functions never ran", file=sys.stderr)
@@ -371,7 +372,8 @@ def cmd_mem(argv):
     if missing:
         _runner.finish(outcome)
         raise ProfkitError(f"profkit mem: error: {missing[0]} matched no function")
-    return _runner.finish(outcome)
+    code = _runner.finish(outcome)
+    return code if code or not nothing_marked else 1
 
 
 # ---- profkit run / plot / list / clean / peak --------------------------------

@@ -459,6 +459,56 @@ static const PkMonitorRow line_rows[] = {
 };
 #define N_LINE_ROWS ((int)(sizeof line_rows / sizeof line_rows[0]))
 
+/* Memory mode also takes JUMP: sys.settrace reports a backward jump to the
+ * same line (a one-line loop, an inlined comprehension on 3.12+) as one
+ * more line event, and memory_profiler counts those occurrences.  Every
+ * other jump site is switched off (DISABLE) the first time it is seen. */
+static PyObject *jump_disable; /* sys.monitoring.DISABLE, strong */
+
+static PyObject *cb_jump(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    PkLineTracer *lt = active;
+    long from, to;
+    int line;
+    (void)self; (void)nargsf; (void)kw;
+    from = PyLong_AsLong(args[1]);
+    to = PyLong_AsLong(args[2]);
+    if (to > from)
+        return jump_disable;
+    line = PyCode_Addr2Line((PyCodeObject *)args[0], (int)to);
+    if (line != PyCode_Addr2Line((PyCodeObject *)args[0], (int)from))
+        return jump_disable; /* the LINE event of the target reports it */
+    if (PK_LIKELY(lt != NULL))
+        on_line(lt, args[0], line);
+    return Py_None;
+}
+
+static const PkMonitorRow mem_rows[] = {
+    {"PY_START", cb_start, 0},  {"PY_RESUME", cb_resume, 0}, {"LINE", cb_line, 0},
+    {"PY_RETURN", cb_leave, 0}, {"PY_YIELD", cb_leave, 0},   {"JUMP", cb_jump, 0},
+    {"PY_THROW", cb_resume, 1}, {"PY_UNWIND", cb_leave, 1},
+};
+#define N_MEM_ROWS ((int)(sizeof mem_rows / sizeof mem_rows[0]))
+#define ROWS(lt) ((lt)->memory ? mem_rows : line_rows)
+#define N_ROWS(lt) ((lt)->memory ? N_MEM_ROWS : N_LINE_ROWS)
+
+static int fetch_jump_disable(void)
+{
+    PyObject *sys_mod, *mon;
+    if (jump_disable != NULL)
+        return 0;
+    sys_mod = PyImport_ImportModule("sys");
+    if (sys_mod == NULL)
+        return -1;
+    mon = PyObject_GetAttrString(sys_mod, "monitoring");
+    Py_DECREF(sys_mod);
+    if (mon == NULL)
+        return -1;
+    jump_disable = PyObject_GetAttrString(mon, "DISABLE");
+    Py_DECREF(mon);
+    return jump_disable == NULL ? -1 : 0;
+}
+
 static PyObject *codes_list(PkLineTracer *lt)
 {
     PyObject *list = PyList_New((Py_ssize_t)lt->n_codes);
@@ -569,7 +619,7 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
     lt->codes[lt->n_codes++] = lc;
 #if PK_HAVE_MONITORING
     if (lt->enabled && lt->backend == PK_BACKEND_MONITORING &&
-        pk_monitor_local(lt->tool_id, line_rows, N_LINE_ROWS, code, 1) < 0)
+        pk_monitor_local(lt->tool_id, ROWS(lt), N_ROWS(lt), code, 1) < 0)
         return -1;
 #endif
     return 1;
@@ -605,14 +655,16 @@ int pk_linetracer_enable(PkLineTracer *lt)
     if (lt->backend == PK_BACKEND_MONITORING) {
         static const int ids[] = {4, 3, 2};
         size_t i;
-        if (pk_monitor_claim(ids, 3, "profkit-lines", line_rows, N_LINE_ROWS, &lt->tool_id) < 0)
+        if (lt->memory && fetch_jump_disable() < 0)
+            goto error;
+        if (pk_monitor_claim(ids, 3, "profkit-lines", ROWS(lt), N_ROWS(lt), &lt->tool_id) < 0)
             goto error;
         for (i = 0; i < lt->n_codes; i++) {
-            if (pk_monitor_local(lt->tool_id, line_rows, N_LINE_ROWS, lt->codes[i]->code, 1) < 0) {
+            if (pk_monitor_local(lt->tool_id, ROWS(lt), N_ROWS(lt), lt->codes[i]->code, 1) < 0) {
                 PkSavedError saved;
                 pk_error_save(&saved);
                 PyObject *codes = codes_list(lt);
-                pk_monitor_release(lt->tool_id, line_rows, N_LINE_ROWS, codes);
+                pk_monitor_release(lt->tool_id, ROWS(lt), N_ROWS(lt), codes);
                 Py_XDECREF(codes);
                 PyErr_Clear();
                 pk_error_restore(&saved);
@@ -652,7 +704,7 @@ int pk_linetracer_disable(PkLineTracer *lt)
         PyObject *codes = codes_list(lt);
         if (codes == NULL)
             rc = -1;
-        else if (pk_monitor_release(lt->tool_id, line_rows, N_LINE_ROWS, codes) < 0)
+        else if (pk_monitor_release(lt->tool_id, ROWS(lt), N_ROWS(lt), codes) < 0)
             rc = -1;
         Py_XDECREF(codes);
     }
