@@ -289,6 +289,19 @@ class LineMemoryProfiler(LineProfiler):
             self._watcher = _NumpyWatcher(self._hook_numpy)
             sys.meta_path.insert(0, self._watcher)
 
+    def enable_by_count(self):
+        with self._lock:
+            if self._count == 0:
+                self.enable()
+            self._count += 1
+
+    def disable_by_count(self):
+        with self._lock:
+            if self._count > 0:
+                self._count -= 1
+                if self._count == 0:
+                    self.disable()
+
     def disable(self):
         if self._watcher is not None:
             try:
