@@ -92,11 +92,20 @@ def main():
         note="the @profile function main is drawn under the curve (FUNC lines of the .dat file).")
     os.unlink(os.path.join(ROOT, dat))
 
+    banner("8. Which line holds the memory?  profkit mem (what python -m memory_profiler reports)")
+    run(["profkit", "mem", os.path.join(mem, "mem_kern.py")],
+        note="@profile sits on the helper that makes one list: its table says little, and profkit "
+             "names the caller that keeps the lists.")
+    run(["profkit", "mem", "--backend", "both", os.path.join(mem, "mem_kern_refactored.py")],
+        note="with the decorator where the lists live: the rise, the partial release and the second "
+             "rise, in RSS and in exact bytes (Allocated, Net, Peak).")
+
     banner("Next")
     print("profkit func --help          options of the function profiler")
     print("profkit lines --help         options of the line profiler")
+    print("profkit mem --help           options of the line-by-line memory profiler")
     print("profkit run --help           options of the memory sampler; profkit plot --help")
-    print("bench/RESULTS.md             overheads measured against cProfile, kernprof and mprof (make bench)")
+    print("bench/RESULTS.md             overheads measured against cProfile, kernprof, memory_profiler")
 
 
 if __name__ == "__main__":

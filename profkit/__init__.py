@@ -3,6 +3,7 @@ line and over time, measured by a C engine.
 
     profkit func script.py        # what python -m cProfile reports
     profkit lines script.py       # what kernprof -l -v reports
+    profkit mem script.py         # what python -m memory_profiler reports
     profkit run script.py         # what mprof run records; profkit plot draws it
 
 Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
@@ -13,8 +14,8 @@ Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
 from profkit.funcprof import Profile, run, runctx
 
 __version__ = "0.1.0"
-__all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "memory_usage", "profile",
-           "__version__"]
+__all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "LineMemoryProfiler",
+           "memory_usage", "profile", "__version__"]
 
 
 def __getattr__(name):
@@ -24,6 +25,10 @@ def __getattr__(name):
         from profkit import lineprof
 
         return getattr(lineprof, name)
+    if name == "LineMemoryProfiler":
+        from profkit.memprof import LineMemoryProfiler
+
+        return LineMemoryProfiler
     if name == "memory_usage":
         from profkit.memtime import memory_usage
 
@@ -34,9 +39,11 @@ def __getattr__(name):
 def profile(func=None, **options):
     """Mark a function for profiling.
 
-    Under ``profkit lines`` the function is registered with the running line
-    profiler.  Run with plain ``python`` it does nothing at all: the function
-    is returned as it is, so the decorator can stay in the code.
+    Under ``profkit lines``, ``profkit mem`` (where it takes memory_profiler's
+    ``stream=`` and ``precision=``) and ``profkit run`` the function is
+    registered with the running profiler.  Run with plain ``python`` it does
+    nothing at all: the function is returned as it is, so the decorator can
+    stay in the code.
     """
     if func is None:
         return lambda f: profile(f, **options)
@@ -44,5 +51,5 @@ def profile(func=None, **options):
 
     prof = _state.current_line_profiler()
     if prof is not None:
-        return prof(func)
+        return prof(func, **options) if options else prof(func)
     return func

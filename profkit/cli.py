@@ -267,7 +267,9 @@ class _CLILineProfiler:
         self._lp = LineProfiler(all_threads=not wrap)
         self._wrap = wrap
 
-    def __call__(self, func):
+    def __call__(self, func=None, **_options):
+        if func is None:  # @profile(...): kernprof takes no options; ignore them
+            return self
         self._lp.add_callable(func)
         return self._lp.wrap_callable(func) if self._wrap else func
 

@@ -72,7 +72,7 @@ static int table_grow(void)
 static void table_put(uintptr_t key, size_t size)
 {
     size_t j;
-    if ((slots == NULL || (n_blocks + 1) * 2 > slot_mask + 1) && table_grow() != PK_OK)
+    if ((slots == NULL || (n_blocks + 1) * 10 > (slot_mask + 1) * 7) && table_grow() != PK_OK)
         return; /* out of memory: this block goes uncounted */
     j = slot_of(key);
     while (slots[j].key != 0 && slots[j].key != key)
@@ -521,6 +521,13 @@ void pk_alloc_mark(void)
 uint64_t pk_alloc_events(void)
 {
     return __atomic_load_n(&events, __ATOMIC_RELAXED);
+}
+
+size_t pk_alloc_own_bytes(void)
+{
+    /* read racily: a hint for the RSS figures, off by a page at most */
+    Slot *cur = __atomic_load_n(&slots, __ATOMIC_RELAXED);
+    return cur != NULL ? (slot_mask + 1) * sizeof(Slot) : 0;
 }
 
 size_t pk_alloc_tracked_blocks(void)

@@ -52,6 +52,10 @@ void pk_alloc_mark(void);
  * since it was last read (large blocks, arenas). */
 uint64_t pk_alloc_events(void);
 
+/* Bytes of the block table itself: memory the program did not ask for,
+ * which the RSS figures leave out. */
+size_t pk_alloc_own_bytes(void);
+
 /* Blocks of the table (PK_TRACK_BYTES), for tests. */
 size_t pk_alloc_tracked_blocks(void);
 

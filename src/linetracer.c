@@ -155,7 +155,8 @@ PK_INLINE int64_t rss_now(void)
     int64_t now = pk_timer_now();
     uint64_t ev = pk_alloc_events();
     if (ev != rss_events || now - rss_tick > rss_stale_ticks || rss_last == 0) {
-        rss_last = (int64_t)pk_mem_self_rss();
+        /* the allocation tracker's table is profkit's memory, not the program's */
+        rss_last = (int64_t)pk_mem_self_rss() - (int64_t)pk_alloc_own_bytes();
         rss_tick = now;
         rss_events = ev;
     }
