@@ -13,6 +13,10 @@ EXAMPLES = os.path.join(ROOT, "examples")
 
 sys.path.insert(0, WORKLOADS)
 
+# Freed small objects go back to the kernel (pymalloc unmaps empty arenas);
+# not so under PYTHONMALLOC=malloc (the ASan run), where RSS stays up.
+RSS_FALLS_ON_FREE = os.environ.get("PYTHONMALLOC", "") not in ("malloc", "malloc_debug")
+
 
 def _hooks_state():
     state = {"profile": sys.getprofile(), "trace": sys.gettrace()}

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import profkit
-from conftest import EXAMPLES, write
+from conftest import EXAMPLES, RSS_FALLS_ON_FREE, write
 from profkit.memprof import LineMemoryProfiler, show_results
 
 MIB = 1048576
@@ -44,7 +44,9 @@ def test_refactored_example_shows_rise_fall_rise(cli):
     assert sorted(t) == [17, 19, 20, 21, 22]
     assert all(rows[0][0] == 1 for rows in t.values())
     (_, mem19, inc19), (_, _, inc20), (_, mem21, inc21) = t[19][0], t[20][0], t[21][0]
-    assert inc19 > 300 and inc20 < -100 and inc21 > 300
+    assert inc19 > 300 and inc21 > 300
+    if RSS_FALLS_ON_FREE:
+        assert inc20 < -100  # half the lists go back to the kernel
     assert mem21 > mem19
     assert "    18                                         def main():" in lines
 
