@@ -14,3 +14,8 @@ vg() {
 vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_profile_api.py
 vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_lines.py \
     -k "hits or reference or times or decorator or kinds or round_trip or loads or layout"
+# The memory profiler's tracer and allocation hooks, in process.
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_mem.py \
+    -k "api or before_the_hook"
+# The sampler thread, in process.
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_memtime.py -k "memory_usage_modes or stream"
