@@ -16,11 +16,13 @@
 #define PK_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define PK_INLINE static inline __attribute__((always_inline))
 #define PK_NOINLINE __attribute__((noinline))
+#define PK_HIDDEN __attribute__((visibility("hidden")))
 #else
 #define PK_LIKELY(x) (x)
 #define PK_UNLIKELY(x) (x)
 #define PK_INLINE static inline
 #define PK_NOINLINE
+#define PK_HIDDEN
 #endif
 
 #ifdef PK_DEBUG

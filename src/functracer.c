@@ -30,8 +30,12 @@ static uint32_t session = 1;       /* bumped on every enable */
  * only mutable statics that are not GIL-protected, and they are only ever
  * touched by their own thread. */
 #define PK_TLS static __thread __attribute__((tls_model("initial-exec")))
-PK_TLS PkThread *tls_thread = NULL;
-PK_TLS uint32_t tls_session = 0;
+PK_TLS struct {
+    PkThread *thread;
+    uint32_t session;
+} tls_cur; /* one TLS block: a single offset load per event */
+#define tls_thread (tls_cur.thread)
+#define tls_session (tls_cur.session)
 PK_TLS PkThread *tls_paused = NULL; /* see pk_functracer_pause */
 
 
@@ -303,6 +307,19 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     fr->t0 = now(p);
 }
 
+/* A call of total time t_ and inline time i_ ends for x (an entry or an
+ * edge): cProfile's arithmetic, where only the outermost of recursive
+ * calls adds to the total time. */
+#define CHARGE(x, t_, i_)                                                     \
+    do {                                                                      \
+        if (--(x)->level == 0)                                                \
+            (x)->tt += (t_);                                                  \
+        else                                                                  \
+            (x)->reccount++;                                                  \
+        (x)->it += (i_);                                                      \
+        (x)->callcount++;                                                     \
+    } while (0)
+
 /* The innermost call ends; `e` is the entry of the function that says it
  * returned, normally the frame's own (cProfile's Stop). */
 PK_INLINE void stop(PkProfiler *p, PkThread *t, PkEntry *e)
@@ -316,24 +333,13 @@ PK_INLINE void stop(PkProfiler *p, PkThread *t, PkEntry *e)
     prev = t->depth ? &t->frames[t->depth - 1] : NULL;
     if (prev != NULL)
         prev->subt += tt;
-    if (--e->level == 0)
-        e->tt += tt;
-    else
-        e->reccount++;
-    e->it += it;
-    e->callcount++;
+    CHARGE(e, tt, it);
     if (p->subcalls && prev != NULL) {
         PkEdge *edge = (e == fr->entry && fr->edge != NULL)
                            ? fr->edge
                            : pk_stats_find_edge(&p->stats, prev->entry, e);
-        if (edge != NULL) {
-            if (--edge->level == 0)
-                edge->tt += tt;
-            else
-                edge->reccount++;
-            edge->it += it;
-            edge->callcount++;
-        }
+        if (edge != NULL)
+            CHARGE(edge, tt, it);
     }
 }
 
@@ -425,16 +431,89 @@ static void free_threads(PkProfiler *p)
 
 /* ---- legacy backend: PyEval_SetProfile --------------------------------- */
 
-static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+/* Fast paths for the common Python call and return: every condition the
+ * general code (enter_code/leave_code) could branch on is checked before
+ * anything changes, and the update itself makes no function call, so the
+ * callback needs no saved registers.  They return 0, having changed
+ * nothing, when the general path must run; the arithmetic is enter()'s and
+ * stop()'s. */
+PK_INLINE int enter_fast(PkProfiler *p, PyObject *code)
 {
-    PkProfiler *p = active;
-    (void)obj;
+    PkCodeExtra *extra = (PkCodeExtra *)((PyCodeObject *)code)->co_extra;
+    PkThread *t;
+    PkEntry *e;
+    PkEdge *edge = NULL;
+    PkFrame *fr;
+    uintptr_t u;
+    size_t d;
 
-    if (PK_UNLIKELY(p == NULL))
+    if (PK_UNLIKELY(tls_session != session) || p->timer != NULL)
         return 0;
-    switch (what) {
-    case PyTrace_CALL:
-    case PyTrace_RETURN: {
+    t = tls_thread;
+    if (PK_UNLIKELY(t == NULL))
+        return 1; /* thread not profiled */
+    if (PK_UNLIKELY(extra == NULL || code_extra_index >= extra->ce_size))
+        return 0;
+    u = (uintptr_t)extra->ce_extras[code_extra_index];
+    if (PK_UNLIKELY((uint32_t)(u >> 32) != p->gen))
+        return 0;
+    e = p->stats.entries[(uint32_t)u];
+    d = t->depth;
+    if (PK_UNLIKELY(d == t->cap))
+        return 0;
+    if (p->subcalls && d > 0) {
+        edge = e->last_in;
+        if (PK_UNLIKELY(edge == NULL || edge->caller != t->frames[d - 1].entry))
+            return 0;
+        edge->level++;
+    }
+    fr = &t->frames[d];
+    t->depth = d + 1;
+    fr->entry = e;
+    fr->subt = 0;
+    fr->edge = edge;
+    e->level++;
+    fr->t0 = pk_timer_now();
+    return 1;
+}
+
+PK_INLINE int leave_fast(PkProfiler *p, PyObject *code)
+{
+    PkThread *t;
+    PkFrame *fr, *prev;
+    PkEntry *e;
+    PkEdge *edge;
+    int64_t tt, it;
+    size_t d;
+
+    if (PK_UNLIKELY(tls_session != session) || p->timer != NULL)
+        return 0;
+    t = tls_thread;
+    if (PK_UNLIKELY(t == NULL) || PK_UNLIKELY(t->depth == 0))
+        return 1; /* thread not profiled, or nothing open */
+    d = t->depth - 1;
+    fr = &t->frames[d];
+    e = fr->entry;
+    edge = fr->edge;
+    if (PK_UNLIKELY(e->key != (void *)code) || (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
+        return 0;
+    tt = pk_timer_now() - fr->t0;
+    it = tt - fr->subt;
+    t->depth = d;
+    CHARGE(e, tt, it);
+    if (d > 0) {
+        prev = fr - 1;
+        prev->subt += tt;
+        if (p->subcalls)
+            CHARGE(edge, tt, it);
+    }
+    return 1;
+}
+
+/* The general path, for everything the fast paths decline. */
+static PK_NOINLINE void legacy_slow(PkProfiler *p, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (what == PyTrace_CALL || what == PyTrace_RETURN) {
         PyObject *code = PK_FRAME_CODE_BORROWED(frame);
         if (what == PyTrace_CALL)
             enter_code(p, code);
@@ -443,20 +522,34 @@ static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObje
 #if PK_FRAME_CODE_NEEDS_DECREF
         Py_DECREF(code);
 #endif
-        break;
+        return;
     }
-    case PyTrace_C_CALL:
-        if (p->builtins && PyCFunction_Check(arg))
-            builtin_event(p, 1, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
-        break;
-    case PyTrace_C_RETURN:
-    case PyTrace_C_EXCEPTION:
-        if (p->builtins && PyCFunction_Check(arg))
-            builtin_event(p, 0, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
-        break;
-    default:
-        break;
+    if (!p->builtins || !PyCFunction_Check(arg))
+        return;
+    if (what == PyTrace_C_CALL)
+        builtin_event(p, 1, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
+    else if (what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION)
+        builtin_event(p, 0, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
+}
+
+static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PkProfiler *p = active;
+    (void)obj;
+
+    if (PK_UNLIKELY(p == NULL))
+        return 0;
+#if !PK_FRAME_CODE_NEEDS_DECREF
+    if (what == PyTrace_CALL) {
+        if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame))))
+            return 0;
     }
+    else if (what == PyTrace_RETURN) {
+        if (PK_LIKELY(leave_fast(p, PK_FRAME_CODE_BORROWED(frame))))
+            return 0;
+    }
+#endif
+    legacy_slow(p, frame, what, arg);
     return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 int pk_timer_use_tsc = 0;
+int pk_timer_counting = 0;
+int64_t pk_timer_count = 0;
 
 static int64_t anchor_ticks;
 static int64_t anchor_ns;
@@ -40,6 +42,11 @@ int pk_timer_init(void)
     const char *force = getenv("PROFKIT_CLOCK");
 
     pk_timer_use_tsc = 0;
+    pk_timer_counting = force != NULL && strcmp(force, "counter") == 0;
+    if (pk_timer_counting) {
+        pk_timer_count = 0;
+        return PK_OK;
+    }
 #if PK_TIMER_HAVE_TSC
     if (force != NULL && strcmp(force, "tsc") == 0)
         pk_timer_use_tsc = 1;
@@ -58,6 +65,8 @@ double pk_timer_seconds_per_tick(void)
 {
     int64_t ns, ticks;
 
+    if (pk_timer_counting)
+        return 1e-6;
     if (!pk_timer_use_tsc)
         return 1e-9;
     if (cached_spt > 0.0)
@@ -78,5 +87,5 @@ double pk_timer_seconds_per_tick(void)
 
 const char *pk_timer_source(void)
 {
-    return pk_timer_use_tsc ? "tsc" : "monotonic";
+    return pk_timer_counting ? "counter" : pk_timer_use_tsc ? "tsc" : "monotonic";
 }

@@ -25,7 +25,14 @@
 #endif
 
 /* Nonzero when the TSC is the clock; set by pk_timer_init(). */
-extern int pk_timer_use_tsc;
+extern PK_HIDDEN int pk_timer_use_tsc;
+
+/* PROFKIT_CLOCK=counter (tests only): every read returns the previous
+ * value plus one, and a tick is a microsecond, so the engine's own timing
+ * paths can be compared exactly with cProfile run on a one-tick fake timer.
+ * Not thread-safe: single-threaded tests only. */
+extern PK_HIDDEN int pk_timer_counting;
+extern PK_HIDDEN int64_t pk_timer_count;
 
 /* Chooses the clock (honouring PROFKIT_CLOCK=tsc|monotonic) and records the
  * calibration anchor.  Call once, before any tracing.  Returns PK_OK. */
@@ -46,6 +53,8 @@ PK_INLINE int64_t pk_timer_now(void)
     if (PK_LIKELY(pk_timer_use_tsc))
         return (int64_t)__rdtsc();
 #endif
+    if (PK_UNLIKELY(pk_timer_counting))
+        return ++pk_timer_count;
     return pk_timer_monotonic_ns();
 }
 
@@ -55,7 +64,7 @@ PK_INLINE int64_t pk_timer_now(void)
  * every conversion in the process agrees. */
 double pk_timer_seconds_per_tick(void);
 
-/* "tsc" or "monotonic". */
+/* "tsc", "monotonic" or "counter". */
 const char *pk_timer_source(void);
 
 #endif /* PROFKIT_TIMER_H */

@@ -321,3 +321,52 @@ def test_stats_are_stable_across_reads():
     first = prof.getstats()
     time.sleep(0.06)  # past the clock's calibration window
     assert prof.getstats() == first
+
+
+COUNTER_CHECK = r"""
+import cProfile, itertools, sys
+sys.path.insert(0, sys.argv[1])
+import mixed, profkit
+from profkit import _engine
+assert _engine.clock_info()["source"] == "counter"
+OWN = ("disable", "_pause_thread", "enable")
+def strip(stats):
+    out = {}
+    for k, (cc, nc, tt, ct, callers) in stats.items():
+        if any(o in k[2] for o in OWN):
+            continue
+        callers = {c: v for c, v in callers.items() if not any(o in c[2] for o in OWN)}
+        out[k] = (cc, nc, tt, ct, callers)
+    return out
+for builtins in (True, False):
+    for subcalls in (True, False):
+        ours = profkit.Profile(builtins=builtins, subcalls=subcalls)   # the engine's own clock
+        ours.enable(); mixed.main(); ours.disable(); ours.create_stats()
+        ticks = itertools.count()
+        theirs = cProfile.Profile(lambda: next(ticks), 1e-6, builtins=builtins, subcalls=subcalls)
+        theirs.enable(); mixed.main(); theirs.disable(); theirs.create_stats()
+        a, b = strip(ours.stats), strip(theirs.stats)
+        if a != b:
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            print("differ", builtins, subcalls, diff[:3], [a.get(k) for k in diff[:1]], [b.get(k) for k in diff[:1]])
+            sys.exit(1)
+print("equal")
+"""
+
+
+@pytest.mark.parametrize("backend", ["default", "legacy"])
+def test_engine_clock_paths_equal_cprofile_exactly(tmp_path, backend):
+    """The C timing paths (the legacy hook's fast path for Python calls
+    included), driven by PROFKIT_CLOCK=counter, against cProfile on a
+    one-tick fake timer."""
+    import subprocess
+
+    if backend == "legacy" and sys.version_info < (3, 12):
+        pytest.skip("the default hook is the legacy one before 3.12")
+    env = dict(os.environ, PROFKIT_CLOCK="counter")
+    if backend == "legacy":
+        env["PROFKIT_BACKEND"] = "legacy"
+    here = os.path.dirname(os.path.abspath(__file__))
+    r = subprocess.run([sys.executable, "-c", COUNTER_CHECK, os.path.join(here, "workloads")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "equal", r.stdout + r.stderr
