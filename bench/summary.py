@@ -32,7 +32,11 @@ def parse(text):
             out.setdefault(version, {})
             continue
         if line.startswith("| workload | plain"):
-            kind = "lines" if "kernprof" in line else "func"
+            # The third column names the group's reference tool.  Tables of
+            # other groups (memtime: mprof run) are skipped, so that a
+            # workload name they share cannot replace a func or lines row.
+            reference = line.strip("|").split("|")[2].strip()
+            kind = {"cProfile (s)": "func", "kernprof (s)": "lines"}.get(reference)
             continue
         if line.startswith("| workload | variant"):
             kind = None
