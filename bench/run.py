@@ -131,6 +131,21 @@ VARIANTS: Dict[str, Variant] = {
     "mprof-1ms": Variant(("{python}", "-m", "mprof", "run", "-E", "-o", "{out}", "--interval",
                           "0.001", "{script}"),
                          "mprof run --interval 0.001", group="memtime", requires=("mprof",)),
+    # ---- line-by-line memory ("mem" group).  Both print memory_profiler's
+    # report of the functions marked @profile (to /dev/null here).
+    "memory_profiler": Variant(("{python}", "-m", "memory_profiler", "{script}"),
+                               "python -m memory_profiler", group="mem",
+                               requires=("memory_profiler",)),
+    "profkit-mem": Variant(("{python}", "-m", "profkit", "mem", "{script}"), "profkit mem",
+                           group="mem", vs_reference=True, requires=("profkit",)),
+    "profkit-mem-alloc": Variant(("{python}", "-m", "profkit", "mem", "--backend", "alloc",
+                                  "{script}"),
+                                 "profkit mem --backend alloc", group="mem", vs_reference=True,
+                                 requires=("profkit",)),
+    "profkit-mem-both": Variant(("{python}", "-m", "profkit", "mem", "--backend", "both",
+                                 "{script}"),
+                                "profkit mem --backend both", group="mem", vs_reference=True,
+                                requires=("profkit",)),
 }
 
 
@@ -188,6 +203,16 @@ GROUPS: Dict[str, Group] = {
              "empty script) shows that fixed cost; subtract its difference to plain to estimate "
              "what sampling costs a running program (the targets: within 2 % of plain at 10 ms, "
              "5 % at 1 ms)."),
+    "mem": Group(
+        "profkit mem against python -m memory_profiler, line-by-line memory",
+        reference="memory_profiler", primary="profkit-mem",
+        reference_column="memory_profiler", profkit_column="profkit mem",
+        heading="Line-by-line memory: `profkit mem` against `python -m memory_profiler`, both "
+                "reporting the functions marked `@profile`.",
+        note="× columns: median of the variant / median of plain.  Last column: the time "
+             "`profkit mem` adds over plain, as a fraction of the time memory_profiler adds "
+             "(target: at most 0.05, that is 1/20; aim 0.02).  Rows with `--backend` use "
+             "profkit's allocation hooks; memory_profiler is the same run as the row above."),
 }
 
 # The package to install for a module a variant or workload requires, when
@@ -257,6 +282,17 @@ WORKLOADS: Dict[str, Workload] = {
         note="`mem_empty` does nothing: its seconds over plain are each tool's fixed cost "
              "(start-up of the tool and of the program under it, writing the file, noticing "
              "the end), paid once by every run whatever its length."),
+    # Line-by-line memory: functions marked @profile.
+    "memlines_loop": Workload(WORKLOAD_DIR / "memlines_loop.py",
+                              "one @profile function: a tight loop, a few allocations",
+                              group="mem", extra_variants=("profkit-mem-alloc", "profkit-mem-both")),
+    "mem_kern_refactored": Workload(EXAMPLES_DIR / "memory" / "mem_kern_refactored.py",
+                                    "example: @profile on main, big lists", group="mem",
+                                    plain_needs_profile=True,
+                                    extra_variants=("profkit-mem-alloc", "profkit-mem-both")),
+    "mem_kern": Workload(EXAMPLES_DIR / "memory" / "mem_kern.py",
+                         "example: @profile on a helper called 200 times", group="mem",
+                         plain_needs_profile=True),
 }
 
 # The plain run of a script that needs a `profile` builtin: an identity

@@ -451,10 +451,15 @@ def cmd_run(argv):
     if summary and summary["count"]:
         elapsed = summary["peak_time"] - summary["first_time"]
         kernel = result.rusage.ru_maxrss / 1024.0
-        note = "" if opts.include_children or opts.backend != "rss" else \
-            f" (the kernel's peak RSS: {kernel:.1f} MiB)"
+        # The kernel's figure is only the program's own once it is above
+        # what the child inherited from profkit at its start.
+        note = "" if opts.include_children or opts.backend != "rss" or \
+            kernel * 1048576 < result.own_rss * 1.1 else f" (the kernel's peak RSS: {kernel:.1f} MiB)"
+        span = max(summary["last_time"] - summary["first_time"], 1e-9)
         print(f"profkit run: {summary['count']} samples; peak {summary['peak']:.1f} MiB at "
               f"{elapsed:.2f} s{note}", file=sys.stderr)
+        print(f"profkit run: sampling used {result.sampler_cpu * 1e3:.0f} ms of CPU "
+              f"({100 * result.sampler_cpu / span:.2f}% of one core)", file=sys.stderr)
     else:
         print("profkit run: the program ended before its first sample", file=sys.stderr)
     print(f"profkit run: wrote {os.path.relpath(path)} (draw it with: profkit plot)", file=sys.stderr)

@@ -7,6 +7,7 @@ a few /proc reads per second on another core; the samples go straight to the
 ``.dat`` file as they are taken.
 """
 import os
+import resource
 import shlex
 import signal
 import subprocess
@@ -154,11 +155,15 @@ def _group_children(children):
 
 
 class RunResult:
-    def __init__(self, path, status, rusage, summary):
+    def __init__(self, path, status, rusage, summary, sampler_cpu, own_rss):
         self.path = path
         self.status = status        # os.wait4 status
         self.rusage = rusage
         self.summary = summary      # Sampler.summary(), or None
+        self.sampler_cpu = sampler_cpu  # CPU seconds profkit used while the program ran
+        # profkit's own RSS when it started the program: the kernel counts it
+        # in the program's peak (a child starts as a copy of its parent)
+        self.own_rss = own_rss
 
 
 def record(argv, path, cmdline, interval, backend="rss", include_children=False,
@@ -177,6 +182,7 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         if python_target is not None:
             argv = [sys.executable, "-m", "profkit._stamp", str(fd)] + list(python_target)
             pass_fds = (fd,)
+        own_rss = _engine.self_rss()
         try:
             child = subprocess.Popen(argv, pass_fds=pass_fds)
         except OSError as exc:
@@ -184,6 +190,7 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         # Ctrl-C in a terminal reaches the whole process group: the program
         # decides what it means, and we stay to close the file.
         saved_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        before = resource.getrusage(resource.RUSAGE_SELF)
         try:
             sampler = _engine.Sampler(child.pid, interval, backend,
                                       _flags(include_children, multiprocess), fd, False, 0)
@@ -197,11 +204,13 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
                 sampler.stop()
         finally:
             signal.signal(signal.SIGINT, saved_int)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         summary = sampler.summary() if sampler is not None else None
         if summary is not None and summary["write_errno"]:
             err = os.strerror(summary["write_errno"])
             print(f"profkit run: warning: writing {path} failed part way: {err}", file=sys.stderr)
-        return RunResult(path, status, rusage, summary)
+        return RunResult(path, status, rusage, summary, cpu, own_rss)
     finally:
         os.close(fd)
 

@@ -436,6 +436,21 @@ static void unhook_numpy(void)
     Py_DECREF(current);
 }
 
+/* ---- fork -------------------------------------------------------------- */
+
+/* A fork while another thread holds table_mu would leave the child's copy
+ * locked for good: hold it across fork() so the child gets a consistent
+ * table and an unlocked mutex. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&table_mu);
+}
+
+static void after_fork(void)
+{
+    pthread_mutex_unlock(&table_mu);
+}
+
 /* ---- install / remove -------------------------------------------------- */
 
 static int is_ours(PyMemAllocatorDomain domain, Domain *d)
@@ -455,6 +470,11 @@ int pk_alloc_start(int lv)
     if (level != PK_TRACK_OFF) {
         PyErr_SetString(PyExc_RuntimeError, "allocation tracking is already on");
         return -1;
+    }
+    {
+        static int atfork_done;
+        if (!atfork_done && pthread_atfork(before_fork, after_fork, after_fork) == 0)
+            atfork_done = 1;
     }
     table_clear();
     for (int i = 0; i < n_domains; i++) {
