@@ -19,9 +19,6 @@ Which modules a pattern looks in:
   site-packages).
 * ``--all``: the script only.
 """
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
 import sys
 
@@ -125,6 +122,8 @@ class Selector:
 
 def _require_module(name, what):
     try:
+        import importlib.util
+
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
         raise ProfkitError(f"{what}: cannot find module {name!r} ({exc})") from None
@@ -132,7 +131,7 @@ def _require_module(name, what):
         raise ProfkitError(f"{what}: no module named {name!r}")
 
 
-class _ScanFinder(importlib.abc.MetaPathFinder):
+class _ScanFinder:  # a sys.meta_path finder; importlib.abc costs more to import than it gives
     """Finds nothing itself: asks the finders after it, and makes the source
     loaders it gets back hand their code object to the selector first."""
 
@@ -140,6 +139,8 @@ class _ScanFinder(importlib.abc.MetaPathFinder):
         self.selector = selector
 
     def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
@@ -155,7 +156,7 @@ class _ScanFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-class _ScanningLoader(importlib.abc.Loader):
+class _ScanningLoader:
     """Runs a module exactly as the source loader would, after scanning the
     code object that will run."""
 

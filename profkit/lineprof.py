@@ -10,17 +10,40 @@ suspended is charged to no line.
 import dis
 import fnmatch
 import functools
-import inspect
+import types
 import threading
 
 from profkit import _engine
-from profkit.formats import lprof
-from profkit.formats.lprof import LineStats
 
 __all__ = ["LineProfiler", "LineStats", "code_label", "last_line"]
 
 UNIT = 1e-9  # stored times are nanoseconds
-CO_NEWLOCALS = inspect.CO_NEWLOCALS
+
+
+def __getattr__(name):
+    # The .lprof format (and pickle) loads only when results are made.
+    if name == "LineStats":
+        from profkit.formats.lprof import LineStats
+
+        return LineStats
+    raise AttributeError(f"module 'profkit.lineprof' has no attribute {name!r}")
+CO_NEWLOCALS = 0x02
+CO_GENERATOR = 0x20
+CO_COROUTINE = 0x80
+
+
+def _code_flag(func, flag):
+    # inspect.isgeneratorfunction / iscoroutinefunction without importing
+    # inspect (which costs more than this whole module): look through
+    # methods and partials at the function's code flags.
+    while True:
+        if isinstance(func, types.MethodType):
+            func = func.__func__
+        elif isinstance(func, functools.partial):
+            func = func.func
+        else:
+            break
+    return isinstance(func, types.FunctionType) and bool(func.__code__.co_flags & flag)
 
 
 def code_label(code):
@@ -59,14 +82,14 @@ def unwrap_callable(obj):
             visit(o.func)
         elif isinstance(o, functools.cached_property):
             visit(o.func)
-        elif inspect.ismethod(o):
+        elif isinstance(o, types.MethodType):
             visit(o.__func__)
-        elif inspect.isclass(o):
+        elif isinstance(o, type):
             for member in vars(o).values():
                 if isinstance(member, (staticmethod, classmethod, property, functools.cached_property)) \
-                        or inspect.isfunction(member):
+                        or isinstance(member, types.FunctionType):
                     visit(member)
-        elif inspect.isfunction(o):
+        elif isinstance(o, types.FunctionType):
             inner = getattr(o, "__wrapped__", None)
             if inner is not None and callable(inner):
                 visit(inner)  # the user's function, not the decorator's wrapper
@@ -127,7 +150,7 @@ class LineProfiler:
         returns how many callables were added."""
         count = 0
         for member in _members(mod, mod.__name__):
-            if inspect.isclass(member):
+            if isinstance(member, type):
                 count += self.add_class(member)
             else:
                 count += self.add_callable(member)
@@ -189,7 +212,7 @@ class LineProfiler:
     def wrap_callable(self, func):
         """A wrapper that profiles while ``func`` runs (generators: while each
         step runs, so the consumer's time is not the generator's)."""
-        if inspect.isgeneratorfunction(func):
+        if _code_flag(func, CO_GENERATOR):
             @functools.wraps(func)
             def gen_wrapper(*args, **kwds):
                 g = func(*args, **kwds)
@@ -223,7 +246,7 @@ class LineProfiler:
                     finally:
                         self.disable_by_count()
             return gen_wrapper
-        if inspect.iscoroutinefunction(func):
+        if _code_flag(func, CO_COROUTINE):
             @functools.wraps(func)
             async def coro_wrapper(*args, **kwds):
                 self.enable_by_count()
@@ -232,7 +255,7 @@ class LineProfiler:
                 finally:
                     self.disable_by_count()
             return coro_wrapper
-        if not (inspect.isfunction(func) or inspect.ismethod(func)):
+        if not (isinstance(func, types.FunctionType) or isinstance(func, types.MethodType)):
             return func  # classes, properties...: registered, left as they are
 
         @functools.wraps(func)
@@ -281,6 +304,8 @@ class LineProfiler:
                     cur[1] += t
                 lines = [(ln, h, t) for ln, (h, t) in sorted(merged.items())]
             timings[key] = lines
+        from profkit.formats.lprof import LineStats
+
         return LineStats(timings, UNIT)
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
@@ -292,6 +317,8 @@ class LineProfiler:
     def dump_stats(self, filename):
         """Save a .lprof file (atomically) that ``profkit show`` and
         ``python -m line_profiler`` read."""
+        from profkit.formats import lprof
+
         lprof.dump(self.get_stats(), filename)
 
     def reset(self):
@@ -310,7 +337,7 @@ def _members(container, module_name):
             target = member.fget
         if target is None:
             continue
-        if (inspect.isfunction(target) or inspect.isclass(target)) and \
+        if (isinstance(target, types.FunctionType) or isinstance(target, type)) and \
                 getattr(target, "__module__", None) == module_name:
             out.append(member)
     return out
@@ -325,7 +352,7 @@ def walk_code(code, prefix=""):
     names are built as Python builds ``__qualname__``, so they are right on
     3.9 and 3.10 too, where code objects do not carry one."""
     for const in code.co_consts:
-        if not inspect.iscode(const):
+        if not isinstance(const, types.CodeType):
             continue
         qual = prefix + const.co_name
         if const.co_flags & CO_NEWLOCALS:  # a function (also lambdas, comprehensions)

@@ -9,10 +9,7 @@ Every change of memory goes to one line: the open line of the innermost
 profiled call.  So a line's figures include the functions it calls, except
 the ones that are profiled themselves, whose lines carry their own.
 """
-import importlib.abc
-import importlib.util
-import inspect
-import json
+import types
 import linecache
 import os
 import sys
@@ -24,7 +21,7 @@ from profkit.lineprof import LineProfiler, code_label, last_line
 __all__ = ["LineMemoryProfiler", "MemStats", "show_results", "BACKENDS"]
 
 MIB = 1048576.0
-_WRAPPER_FILE = inspect.getsourcefile(LineProfiler) or ""  # its wrappers are no one's caller
+_WRAPPER_FILE = sys.modules[LineProfiler.__module__].__file__  # its wrappers are no one's caller
 BACKENDS = {"rss": 1, "alloc": 2, "both": 3}
 FORMAT = "profkit-line-memory"
 
@@ -33,7 +30,7 @@ def _nested_codes(code):
     """Code objects defined inside ``code`` (comprehensions, lambdas, inner
     functions), which memory_profiler profiles with their enclosing function."""
     for const in code.co_consts:
-        if inspect.iscode(const):
+        if isinstance(const, types.CodeType):
             yield const
             yield from _nested_codes(const)
 
@@ -85,6 +82,8 @@ class MemStats:
         show_results(self, stream=stream, precision=precision)
 
     def dump(self, path):
+        import json
+
         from profkit.formats.atomic import write_atomic
 
         doc = {"format": FORMAT, "version": 1, "backend": self.backend,
@@ -93,6 +92,8 @@ class MemStats:
 
     @classmethod
     def load(cls, path):
+        import json
+
         try:
             with open(path, "rb") as f:
                 doc = json.loads(f.read().decode("utf-8"))
@@ -204,8 +205,10 @@ def _numpy_new_enough():
     return (major, minor) >= (1, 22)
 
 
-class _NumpyWatcher(importlib.abc.MetaPathFinder):
-    """Hooks numpy's data allocations as soon as numpy has been imported."""
+class _NumpyWatcher:
+    """A sys.meta_path finder that hooks numpy's data allocations as soon as
+    numpy has been imported.  (No importlib.abc base: importing it costs more
+    than the rest of this module.)"""
 
     def __init__(self, on_import):
         self._on_import = on_import
@@ -213,6 +216,8 @@ class _NumpyWatcher(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "numpy":
             return None
+        import importlib.util
+
         sys.meta_path.remove(self)
         try:
             spec = importlib.util.find_spec(fullname)
@@ -223,7 +228,7 @@ class _NumpyWatcher(importlib.abc.MetaPathFinder):
         loader = spec.loader
         on_import = self._on_import
 
-        class _Loader(importlib.abc.Loader):
+        class _Loader:
             def create_module(self, spec):
                 return loader.create_module(spec)
 
@@ -275,6 +280,8 @@ class LineMemoryProfiler(LineProfiler):
     def set_options(self, func, precision=None, stream=None):
         """Per-function report options (memory_profiler's ``profile(func,
         stream=, precision=)``)."""
+        import inspect
+
         code = getattr(inspect.unwrap(func), "__code__", None)
         if code is not None:
             self._options[code] = (precision, stream)
@@ -401,7 +408,10 @@ def shim_module(script_profile):
     decorator, so they run unchanged under ``profkit mem``."""
     import types
 
-    from profkit.memtime import memory_usage
+    def memory_usage(*args, **kwargs):
+        from profkit.memtime import memory_usage as real
+
+        return real(*args, **kwargs)
 
     mod = types.ModuleType("memory_profiler")
     mod.__doc__ = "profkit's stand-in for memory_profiler under `profkit mem`."

@@ -646,7 +646,7 @@ int pk_linetracer_enable(PkLineTracer *lt)
     if (lt->memory) {
         if (pk_alloc_start((lt->memory & PK_LINEMEM_ALLOC) ? PK_TRACK_BYTES : PK_TRACK_EVENTS) < 0)
             return -1;
-        rss_stale_ticks = (int64_t)(100e-6 / pk_timer_seconds_per_tick());
+        rss_stale_ticks = (int64_t)(100e-6 / pk_timer_rough_seconds_per_tick());
         rss_last = 0;
     }
     session++;

@@ -85,6 +85,24 @@ double pk_timer_seconds_per_tick(void)
     return cached_spt;
 }
 
+double pk_timer_rough_seconds_per_tick(void)
+{
+    int64_t ns, ticks;
+    if (pk_timer_counting)
+        return 1e-6;
+    if (!pk_timer_use_tsc)
+        return 1e-9;
+    if (cached_spt > 0.0)
+        return cached_spt;
+    do {
+        ns = pk_timer_monotonic_ns();
+        ticks = pk_timer_now();
+    } while (ns - anchor_ns < 1000000); /* 1 ms: within about 1e-4 */
+    if (ticks <= anchor_ticks)
+        return 1e-9;
+    return (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
+}
+
 const char *pk_timer_source(void)
 {
     return pk_timer_counting ? "counter" : pk_timer_use_tsc ? "tsc" : "monotonic";

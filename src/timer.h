@@ -64,6 +64,11 @@ PK_INLINE int64_t pk_timer_now(void)
  * every conversion in the process agrees. */
 double pk_timer_seconds_per_tick(void);
 
+/* The same, without waiting for the 50 ms calibration span (at most 1 ms
+ * after pk_timer_init()); good to about 1e-4, for thresholds, never for
+ * reported times. */
+double pk_timer_rough_seconds_per_tick(void);
+
 /* "tsc", "monotonic" or "counter". */
 const char *pk_timer_source(void);
 
