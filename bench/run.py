@@ -348,6 +348,11 @@ def subprocess_env(python: str, modules: List[str]) -> Tuple[Dict[str, str], dic
     """
     env = dict(os.environ)
     env["PYTHONHASHSEED"] = "0"  # same dict/set layouts in every run
+    # Byte-code caches as a user has them: with PYTHONDONTWRITEBYTECODE an
+    # editable install recompiles the tool's modules in every run, which a
+    # wheel (memory_profiler, line_profiler) never does.  The warm-up run
+    # writes them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     info = probe(python, env, modules)
     if info["profkit"] is None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)

@@ -44,10 +44,13 @@ def variants(py, wrapper, out):
     }
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # see run.py
+
+
 def self_time(argv):
     """The program's own seconds, and the share of one core profkit's
     sampler used (None for the other variants)."""
-    r = subprocess.run(argv, capture_output=True, text=True)
+    r = subprocess.run(argv, capture_output=True, text=True, env=ENV)
     m = re.search(r"^SELF ([\d.]+)$", r.stderr, re.M)
     if r.returncode != 0 or not m:
         raise SystemExit(f"failed: {' '.join(argv)}\n{r.stderr[-2000:]}")

@@ -7,7 +7,6 @@ the next event of the same frame, and its time runs from its line event to
 that next event, callees included.  Time while a generator or coroutine is
 suspended is charged to no line.
 """
-import dis
 import fnmatch
 import functools
 import types
@@ -57,6 +56,8 @@ def last_line(code):
     if hasattr(code, "co_lines"):
         lines = [ln for _, _, ln in code.co_lines() if ln is not None]
     else:
+        import dis  # 3.9: no co_lines
+
         lines = [ln for _, ln in dis.findlinestarts(code)]
     return max(lines, default=code.co_firstlineno)
 
