@@ -13,6 +13,7 @@
 #include "alloctrack.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,109 @@ static size_t table_take(uintptr_t key)
     }
 }
 
+/* ---- the shadow map: sizes of small blocks, by address ------------------
+ *
+ * Most tracked blocks are small objects, allocated and freed millions of
+ * times.  Their sizes (below 0xFFFF) go in a three-level map indexed by
+ * address, 16 bits per 8 bytes of address space, created as the heap grows:
+ * no lock (a slot belongs to one live block), and neighbouring blocks share
+ * cache lines, as pymalloc's pools keep them together.  Larger blocks, and
+ * addresses the map does not cover, go to the locked table above; their
+ * slot holds BIG_MARK. */
+
+#define SHADOW_ADDR_BITS 47
+#define LEAF_SLOTS 4096u   /* 8-byte slots: a leaf covers 32 KiB */
+#define MID_LEAVES 32768u  /* a mid covers 1 GiB */
+#define TOP_MIDS (1u << (SHADOW_ADDR_BITS - 30))
+#define BIG_MARK 0xFFFFu
+
+typedef struct {
+    uint16_t size[LEAF_SLOTS];
+} Leaf;
+
+typedef struct {
+    Leaf *leaf[MID_LEAVES];
+} Mid;
+
+static Mid **shadow_top;   /* TOP_MIDS pointers, made by pk_alloc_start */
+static size_t shadow_bytes; /* atomic */
+
+/* Threads inside the hooks that may run without the GIL (raw domain,
+ * numpy): pk_alloc_stop() waits for them before freeing the structures. */
+static int64_t unlocked_inflight;
+
+/* Reserve `*slot` for a fresh zeroed block of `size`, unless another thread
+ * did first; returns what the slot holds then (NULL: out of memory). */
+static void *claim(void **slot, size_t size)
+{
+    void *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *expected = NULL, *fresh;
+    if (cur != NULL)
+        return cur;
+    fresh = calloc(1, size);
+    if (fresh == NULL)
+        return NULL;
+    if (!__atomic_compare_exchange_n(slot, &expected, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        free(fresh);
+        return expected;
+    }
+    __atomic_add_fetch(&shadow_bytes, size, __ATOMIC_RELAXED);
+    return fresh;
+}
+
+PK_INLINE Leaf *leaf_of(uintptr_t a, int create)
+{
+    Mid *mid;
+    Leaf *leaf;
+    if ((a >> SHADOW_ADDR_BITS) != 0 || shadow_top == NULL)
+        return NULL;
+    mid = __atomic_load_n(&shadow_top[a >> 30], __ATOMIC_ACQUIRE);
+    if (mid == NULL && (!create || (mid = claim((void **)&shadow_top[a >> 30], sizeof(Mid))) == NULL))
+        return NULL;
+    leaf = __atomic_load_n(&mid->leaf[(a >> 15) & (MID_LEAVES - 1)], __ATOMIC_ACQUIRE);
+    if (leaf == NULL && create)
+        leaf = claim((void **)&mid->leaf[(a >> 15) & (MID_LEAVES - 1)], sizeof(Leaf));
+    return leaf;
+}
+
+#define SLOT_OF(a) (((a) >> 3) & (LEAF_SLOTS - 1))
+
+static void block_put(uintptr_t a, size_t size)
+{
+    Leaf *leaf = leaf_of(a, 1);
+    if (leaf != NULL && size < BIG_MARK) {
+        leaf->size[SLOT_OF(a)] = (uint16_t)size;
+        return;
+    }
+    pthread_mutex_lock(&table_mu);
+    table_put(a, size);
+    pthread_mutex_unlock(&table_mu);
+    if (leaf != NULL)
+        leaf->size[SLOT_OF(a)] = BIG_MARK;
+}
+
+/* Forget the block at a; its size, or 0 when it was not tracked. */
+static size_t block_take(uintptr_t a)
+{
+    Leaf *leaf = leaf_of(a, 0);
+    size_t size;
+    if (leaf != NULL) {
+        unsigned v = leaf->size[SLOT_OF(a)];
+        if (v == 0)
+            return 0;
+        leaf->size[SLOT_OF(a)] = 0;
+        if (v != BIG_MARK)
+            return v;
+    }
+    if (__atomic_load_n(&n_blocks, __ATOMIC_RELAXED) == 0)
+        return 0;
+    pthread_mutex_lock(&table_mu);
+    size = table_take(a);
+    pthread_mutex_unlock(&table_mu);
+    return size;
+}
+
+/* Free everything tracked.  No hook may be inside block_put/take. */
 static void table_clear(void)
 {
     pthread_mutex_lock(&table_mu);
@@ -125,6 +229,19 @@ static void table_clear(void)
     slot_mask = 0;
     n_blocks = 0;
     pthread_mutex_unlock(&table_mu);
+    if (shadow_top != NULL) {
+        for (size_t i = 0; i < TOP_MIDS; i++) {
+            Mid *mid = shadow_top[i];
+            if (mid == NULL)
+                continue;
+            for (size_t j = 0; j < MID_LEAVES; j++)
+                free(mid->leaf[j]);
+            free(mid);
+        }
+        free(shadow_top);
+        shadow_top = NULL;
+    }
+    shadow_bytes = 0;
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -144,17 +261,13 @@ static void on_alloc(void *p, size_t size)
     int lv = level;
     if (lv == PK_TRACK_BYTES) {
         PkAllocCounters *c = &tls_counters;
-        pthread_mutex_lock(&table_mu);
-        table_put((uintptr_t)p, size);
-        pthread_mutex_unlock(&table_mu);
+        block_put((uintptr_t)p, size);
         c->allocated += (int64_t)size;
         c->live += (int64_t)size;
         if (c->live > c->high)
             c->high = c->live;
     } else if (lv == PK_TRACK_EVENTS && size >= BIG_BLOCK) {
-        pthread_mutex_lock(&table_mu);
-        table_put((uintptr_t)p, size);
-        pthread_mutex_unlock(&table_mu);
+        block_put((uintptr_t)p, size);
     }
     if (lv != PK_TRACK_OFF)
         count_size_event(size);
@@ -163,12 +276,7 @@ static void on_alloc(void *p, size_t size)
 /* Forget p; returns the size it was counted with (0: not ours). */
 static size_t on_free(void *p)
 {
-    size_t size;
-    if (__atomic_load_n(&n_blocks, __ATOMIC_RELAXED) == 0)
-        return 0;
-    pthread_mutex_lock(&table_mu);
-    size = table_take((uintptr_t)p);
-    pthread_mutex_unlock(&table_mu);
+    size_t size = block_take((uintptr_t)p);
     if (size != 0) {
         if (level == PK_TRACK_BYTES)
             tls_counters.live -= (int64_t)size;
@@ -177,6 +285,13 @@ static size_t on_free(void *p)
     }
     return size;
 }
+
+/* Hooks that may run without the GIL announce themselves first, then look
+ * at `level` (both sequentially consistent), so that pk_alloc_stop(), which
+ * turns `level` off and then waits for none to be inside, never frees the
+ * structures under them. */
+#define UNLOCKED_ENTER() __atomic_add_fetch(&unlocked_inflight, 1, __ATOMIC_SEQ_CST)
+#define UNLOCKED_LEAVE() __atomic_sub_fetch(&unlocked_inflight, 1, __ATOMIC_SEQ_CST)
 
 /* ---- PyMem hooks ------------------------------------------------------- */
 
@@ -188,6 +303,45 @@ typedef struct {
 
 static Domain domains[3] = {{PYMEM_DOMAIN_RAW}, {PYMEM_DOMAIN_MEM}, {PYMEM_DOMAIN_OBJ}};
 
+/* Count a new block, a freed one, or one a failed realloc left alive.
+ * `unlocked`: the caller may not hold the GIL (see UNLOCKED_ENTER). */
+static void track_alloc(int unlocked, void *p, size_t size)
+{
+    if (unlocked)
+        UNLOCKED_ENTER();
+    if (__atomic_load_n(&level, __ATOMIC_SEQ_CST) != PK_TRACK_OFF)
+        on_alloc(p, size);
+    if (unlocked)
+        UNLOCKED_LEAVE();
+}
+
+static size_t track_free(int unlocked, void *p)
+{
+    size_t size = 0;
+    if (unlocked)
+        UNLOCKED_ENTER();
+    if (__atomic_load_n(&level, __ATOMIC_SEQ_CST) != PK_TRACK_OFF)
+        size = on_free(p);
+    if (unlocked)
+        UNLOCKED_LEAVE();
+    return size;
+}
+
+static void track_restore(int unlocked, void *p, size_t size)
+{
+    if (unlocked)
+        UNLOCKED_ENTER();
+    if (__atomic_load_n(&level, __ATOMIC_SEQ_CST) != PK_TRACK_OFF) {
+        block_put((uintptr_t)p, size);
+        if (level == PK_TRACK_BYTES)
+            tls_counters.live += (int64_t)size;
+    }
+    if (unlocked)
+        UNLOCKED_LEAVE();
+}
+
+#define UNLOCKED(d) ((d)->domain == PYMEM_DOMAIN_RAW)
+
 static void *h_malloc(void *ctx, size_t size)
 {
     Domain *d = ctx;
@@ -198,7 +352,7 @@ static void *h_malloc(void *ctx, size_t size)
     p = d->prev.malloc(d->prev.ctx, size);
     tls_in_hook = 0;
     if (p != NULL && level != PK_TRACK_OFF)
-        on_alloc(p, size);
+        track_alloc(UNLOCKED(d), p, size);
     return p;
 }
 
@@ -212,7 +366,7 @@ static void *h_calloc(void *ctx, size_t nelem, size_t elsize)
     p = d->prev.calloc(d->prev.ctx, nelem, elsize);
     tls_in_hook = 0;
     if (p != NULL && level != PK_TRACK_OFF)
-        on_alloc(p, nelem * elsize); /* cannot overflow: the allocation succeeded */
+        track_alloc(UNLOCKED(d), p, nelem * elsize); /* no overflow: it succeeded */
     return p;
 }
 
@@ -226,22 +380,17 @@ static void *h_realloc(void *ctx, void *ptr, size_t size)
     /* Forget the old block first: once realloc has freed it, another
      * thread may be given the same address. */
     if (ptr != NULL && level != PK_TRACK_OFF)
-        old = on_free(ptr);
+        old = track_free(UNLOCKED(d), ptr);
     tls_in_hook = 1;
     p = d->prev.realloc(d->prev.ctx, ptr, size);
     tls_in_hook = 0;
     if (p == NULL) {
-        if (old != 0 && level != PK_TRACK_OFF) { /* failed: the old block lives on */
-            pthread_mutex_lock(&table_mu);
-            table_put((uintptr_t)ptr, old);
-            pthread_mutex_unlock(&table_mu);
-            if (level == PK_TRACK_BYTES)
-                tls_counters.live += (int64_t)old;
-        }
+        if (old != 0) /* failed: the old block lives on */
+            track_restore(UNLOCKED(d), ptr, old);
         return NULL;
     }
     if (level != PK_TRACK_OFF)
-        on_alloc(p, size);
+        track_alloc(UNLOCKED(d), p, size);
     return p;
 }
 
@@ -249,7 +398,7 @@ static void h_free(void *ctx, void *ptr)
 {
     Domain *d = ctx;
     if (ptr != NULL && !tls_in_hook && level != PK_TRACK_OFF)
-        on_free(ptr);
+        track_free(UNLOCKED(d), ptr);
     tls_in_hook++;
     d->prev.free(d->prev.ctx, ptr);
     tls_in_hook--;
@@ -310,7 +459,7 @@ static void *np_malloc(void *ctx, size_t size)
     p = np_prev.malloc(np_prev.ctx, size);
     tls_in_hook--;
     if (p != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
-        on_alloc(p, size);
+        track_alloc(1, p, size);
     return p;
 }
 
@@ -322,7 +471,7 @@ static void *np_calloc(void *ctx, size_t nelem, size_t elsize)
     p = np_prev.calloc(np_prev.ctx, nelem, elsize);
     tls_in_hook--;
     if (p != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
-        on_alloc(p, nelem * elsize);
+        track_alloc(1, p, nelem * elsize);
     return p;
 }
 
@@ -332,22 +481,17 @@ static void *np_realloc(void *ctx, void *ptr, size_t size)
     void *p;
     (void)ctx;
     if (ptr != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
-        old = on_free(ptr);
+        old = track_free(1, ptr);
     tls_in_hook++;
     p = np_prev.realloc(np_prev.ctx, ptr, size);
     tls_in_hook--;
     if (p == NULL) {
-        if (old != 0) {
-            pthread_mutex_lock(&table_mu);
-            table_put((uintptr_t)ptr, old);
-            pthread_mutex_unlock(&table_mu);
-            if (level == PK_TRACK_BYTES)
-                tls_counters.live += (int64_t)old;
-        }
+        if (old != 0)
+            track_restore(1, ptr, old);
         return NULL;
     }
     if (level != PK_TRACK_OFF && tls_in_hook == 0)
-        on_alloc(p, size);
+        track_alloc(1, p, size);
     return p;
 }
 
@@ -355,7 +499,7 @@ static void np_free(void *ctx, void *ptr, size_t size)
 {
     (void)ctx;
     if (ptr != NULL && level != PK_TRACK_OFF && tls_in_hook == 0)
-        on_free(ptr);
+        track_free(1, ptr);
     tls_in_hook++;
     np_prev.free(np_prev.ctx, ptr, size);
     tls_in_hook--;
@@ -477,6 +621,11 @@ int pk_alloc_start(int lv)
             atfork_done = 1;
     }
     table_clear();
+    shadow_top = calloc(TOP_MIDS, sizeof *shadow_top);
+    if (shadow_top == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     for (int i = 0; i < n_domains; i++) {
         Domain *d = &domains[i];
         if (!d->installed) {
@@ -501,7 +650,7 @@ void pk_alloc_stop(void)
 {
     if (level == PK_TRACK_OFF)
         return;
-    __atomic_store_n(&level, PK_TRACK_OFF, __ATOMIC_RELEASE);
+    __atomic_store_n(&level, PK_TRACK_OFF, __ATOMIC_SEQ_CST);
     unhook_numpy();
     /* Put the previous allocators back where ours is still the current one;
      * under someone else's hook ours stays, passing every call through. */
@@ -520,6 +669,9 @@ void pk_alloc_stop(void)
             arena_installed = 0;
         }
     }
+    /* hooks running without the GIL may still be counting: let them finish */
+    while (__atomic_load_n(&unlocked_inflight, __ATOMIC_SEQ_CST) != 0)
+        sched_yield();
     table_clear();
 }
 
@@ -547,7 +699,9 @@ size_t pk_alloc_own_bytes(void)
 {
     /* read racily: a hint for the RSS figures, off by a page at most */
     Slot *cur = __atomic_load_n(&slots, __ATOMIC_RELAXED);
-    return cur != NULL ? (slot_mask + 1) * sizeof(Slot) : 0;
+    size_t shadow = __atomic_load_n(&shadow_bytes, __ATOMIC_RELAXED);
+    return shadow + (shadow_top != NULL ? TOP_MIDS * sizeof *shadow_top : 0) +
+           (cur != NULL ? (slot_mask + 1) * sizeof(Slot) : 0);
 }
 
 size_t pk_alloc_tracked_blocks(void)

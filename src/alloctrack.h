@@ -11,9 +11,10 @@
  *                    pymalloc's arenas, numpy's large buffers.  Cheap: no
  *                    per-object work for small objects.
  *   PK_TRACK_BYTES   every block of the raw, mem and object domains and of
- *                    numpy, with its size in a table, so frees are exact:
- *                    per-thread allocated bytes, live bytes and their high
- *                    water mark.
+ *                    numpy, with its size kept by address (a lock-free
+ *                    shadow map for small blocks, a locked table for large
+ *                    ones), so frees are exact: per-thread allocated bytes,
+ *                    live bytes and their high water mark.
  */
 #ifndef PROFKIT_ALLOCTRACK_H
 #define PROFKIT_ALLOCTRACK_H
@@ -56,7 +57,7 @@ uint64_t pk_alloc_events(void);
  * which the RSS figures leave out. */
 size_t pk_alloc_own_bytes(void);
 
-/* Blocks of the table (PK_TRACK_BYTES), for tests. */
+/* Large blocks in the locked table, for tests. */
 size_t pk_alloc_tracked_blocks(void);
 
 #endif /* PROFKIT_ALLOCTRACK_H */
