@@ -14,9 +14,7 @@ Usage::
 """
 import io
 import os
-import signal
 import sys
-import threading
 import types
 
 from profkit.errors import ProfkitError
@@ -148,7 +146,7 @@ def run_target(target, start, stop, pause=None):
     except KeyboardInterrupt as exc:
         outcome.exc = exc
         outcome.interrupted = True
-        outcome.exit_code = 128 + signal.SIGINT
+        outcome.exit_code = 128 + _SIGINT
     except BaseException as exc:  # noqa: BLE001 - the program's own error
         outcome.exc = exc
         outcome.exit_code = 1
@@ -162,7 +160,15 @@ def run_target(target, start, stop, pause=None):
 _keep = []
 
 
+_SIGINT = 2  # signal.SIGINT on Linux; the signal module loads only when needed
+
+
 def _join_threads():
+    # A program that never imported threading started no threads to wait for
+    # (and profkit's start-up stays free of the import).
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
     main = threading.main_thread()
     for t in threading.enumerate():
         if t is not main and not t.daemon and t is not threading.current_thread():
@@ -207,6 +213,8 @@ def finish(outcome):
     if outcome.interrupted:
         sys.stdout.flush()
         sys.stderr.flush()
+        import signal
+
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     return outcome.exit_code

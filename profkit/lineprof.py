@@ -10,7 +10,7 @@ suspended is charged to no line.
 import fnmatch
 import functools
 import types
-import threading
+from _thread import _local, allocate_lock  # threading's own primitives, without importing it
 
 from profkit import _engine
 
@@ -113,8 +113,8 @@ class LineProfiler:
     def __init__(self, *functions, all_threads=True):
         self._tracer = _engine.LineTracer(all_threads=all_threads)
         self._all_threads = all_threads
-        self._lock = threading.Lock()
-        self._local = threading.local()
+        self._lock = allocate_lock()
+        self._local = _local()
         self._count = 0
         self.functions = []
         self.timer_unit = UNIT

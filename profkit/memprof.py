@@ -10,7 +10,6 @@ profiled call.  So a line's figures include the functions it calls, except
 the ones that are profiled themselves, whose lines carry their own.
 """
 import types
-import linecache
 import os
 import sys
 
@@ -139,7 +138,7 @@ def show_results(stats, stream=None, precision=1):
         out.write(f"Filename: {func.filename}\n\n")
         out.write(header + "\n")
         out.write("=" * len(header) + "\n")
-        source = linecache.getlines(func.filename)
+        source = source_lines(func.filename)
         for lineno in range(func.first_line, func.last + 1):
             text = source[lineno - 1].rstrip("\n") if 0 < lineno <= len(source) else ""
             row = func.lines.get(lineno)
@@ -159,6 +158,20 @@ def show_results(stats, stream=None, precision=1):
             out.flush()
 
 
+def source_lines(filename):
+    """The lines of a source file, as linecache gives them, without loading
+    tokenize for the usual UTF-8 file."""
+    try:
+        with open(filename, "rb") as f:
+            return f.read().decode("utf-8").splitlines(True)
+    except UnicodeDecodeError:
+        import linecache  # a PEP 263 coding line: let it find the encoding
+
+        return linecache.getlines(filename)
+    except OSError:
+        return []
+
+
 def hints(stats):
     """The tutorial's pitfall: a profiled function that builds memory and
     returns it tells little, because its caller is where the memory stays.
@@ -172,7 +185,7 @@ def hints(stats):
         cname, cfile, cline = func.caller
         if cname in profiled:
             continue
-        source = linecache.getlines(func.filename)
+        source = source_lines(func.filename)
         handed = sum(row[column] for ln, row in func.lines.items()
                      if 0 < ln <= len(source) and source[ln - 1].lstrip().startswith(("return", "yield")))
         if handed < MIB:
