@@ -4,7 +4,6 @@ Everything after the script (or ``-m module``) belongs to the program, as
 with ``python`` itself.  A bad invocation prints one line on stderr and exits
 with 2; the program's own errors print as python prints them.
 """
-import argparse
 import os
 import sys
 
@@ -13,32 +12,19 @@ from profkit._state import passthrough as _passthrough
 from profkit.errors import ProfkitError
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, measuring the terminal with os instead of
-    shutil: argparse makes one for every option added, and importing shutil
-    (with bz2, lzma, zlib and threading behind it) costs every run 4 ms."""
+def _Parser(*args, **kwargs):
+    """argparse, but an error is one line and exit code 2 (see _args).
+    argparse loads only when a parser is made: `profkit mem` with plain
+    options never needs it."""
+    from profkit._args import Parser
 
-    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
-        if width is None:
-            try:
-                width = int(os.environ.get("COLUMNS", "")) - 2
-            except ValueError:
-                try:
-                    width = os.get_terminal_size(sys.__stdout__.fileno()).columns - 2
-                except (AttributeError, ValueError, OSError):
-                    width = 78
-        super().__init__(prog, indent_increment, max_help_position, width)
+    return Parser(*args, **kwargs)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line (no usage dump) and exit code 2."""
+def _type_error(message):
+    from argparse import ArgumentTypeError
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message):
-        raise ProfkitError(f"{self.prog}: error: {message}")
+    return ArgumentTypeError(message)
 
 
 def _split_target(argv, value_options):
@@ -153,9 +139,9 @@ def _unit(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise _type_error(f"not a number: {text!r}") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        raise _type_error(f"must be positive: {text!r}")
     return value
 
 
@@ -305,9 +291,9 @@ def _precision(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise _type_error(f"not a whole number: {text!r}") from None
     if not 0 <= value <= 9:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to 9)")
+        raise _type_error(f"{text} is out of range (0 to 9)")
     return value
 
 
@@ -333,17 +319,64 @@ def _mem_parser():
     return p
 
 
+# option -> (attribute, kind): the options of `profkit mem`, for the quick
+# reading below.  _mem_parser() must accept exactly the same ones.
+_MEM_OPTIONS = {"-o": ("outfile", "value"), "--outfile": ("outfile", "value"),
+                "-f": ("func", "append"), "--func": ("func", "append"),
+                "--module": ("module", "append"),
+                "-p": ("precision", "precision"), "--precision": ("precision", "precision"),
+                "-b": ("backend", "backend"), "--backend": ("backend", "backend")}
+
+
+def _quick_mem_options(words):
+    """The options of `profkit mem` read without argparse (whose import
+    costs more than a short profile), or None when anything is unusual:
+    --help, an unknown or abbreviated option, a bad value.  argparse then
+    reads them again and says what is wrong in the usual words."""
+    import types
+
+    opts = types.SimpleNamespace(outfile=None, func=[], module=[], precision=1, backend="rss")
+    i = 0
+    while i < len(words):
+        word, value = words[i], None
+        if word.startswith("--") and "=" in word:
+            word, value = word.split("=", 1)
+        spec = _MEM_OPTIONS.get(word)
+        if spec is None:
+            return None
+        if value is None:
+            if i + 1 >= len(words):
+                return None
+            value = words[i + 1]
+            i += 1
+        i += 1
+        name, kind = spec
+        if kind == "append":
+            getattr(opts, name).append(value)
+        elif kind == "precision":
+            if not value.isdigit() or not 0 <= int(value) <= 9:
+                return None
+            opts.precision = int(value)
+        elif kind == "backend":
+            if value not in ("rss", "alloc", "both"):
+                return None
+            opts.backend = value
+        else:
+            setattr(opts, name, value)
+    return opts
+
+
 def cmd_mem(argv):
     from profkit import _engine, _runner, _state, memprof
     from profkit._select import Selector
     from profkit.formats.atomic import check_writable
 
-    parser = _mem_parser()
-    opts_argv, script, module, prog_args = _split_target(
-        argv, {"-o", "--outfile", "-f", "--func", "--module", "-p", "--precision", "-b", "--backend"})
-    opts = parser.parse_args(opts_argv)
+    opts_argv, script, module, prog_args = _split_target(argv, set(_MEM_OPTIONS))
+    opts = _quick_mem_options(opts_argv)
+    if opts is None:  # help, or something argparse must explain
+        opts = _mem_parser().parse_args(opts_argv)
     if script is None and module is None:
-        parser.error("a script or -m module to profile is required")
+        _mem_parser().error("a script or -m module to profile is required")
     outfile = check_writable(opts.outfile) if opts.outfile else None
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
@@ -406,9 +439,9 @@ def _interval(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise _type_error(f"not a number: {text!r}") from None
     if not 0.001 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} s is out of range (0.001 to 3600 s)")
+        raise _type_error(f"{text} s is out of range (0.001 to 3600 s)")
     return value
 
 

@@ -149,6 +149,42 @@ static size_t shadow_bytes; /* atomic */
  * numpy): pk_alloc_stop() waits for them before freeing the structures. */
 static int64_t unlocked_inflight;
 
+/* Every mid and leaf made, so that clearing visits only them (a full walk
+ * of the map costs about a millisecond, and the decorator's per-call
+ * switching clears once per call). */
+#define MAX_MIDS 4096
+static pthread_mutex_t shadow_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t mid_index[MAX_MIDS]; /* their slots in shadow_top */
+static size_t n_mids;
+static Leaf **leaf_list;
+static size_t n_leaves, cap_leaves;
+static int shadow_unlisted; /* a list was full: clearing must walk it all */
+
+static void note_made(void **slot, void *fresh)
+{
+    pthread_mutex_lock(&shadow_mu);
+    if ((Mid **)slot >= shadow_top && (Mid **)slot < shadow_top + TOP_MIDS) {
+        if (n_mids < MAX_MIDS)
+            mid_index[n_mids++] = (size_t)((Mid **)slot - shadow_top);
+        else
+            shadow_unlisted = 1;
+    } else {
+        if (n_leaves == cap_leaves) {
+            size_t ncap = cap_leaves ? cap_leaves * 2 : 256;
+            Leaf **n = realloc(leaf_list, ncap * sizeof *n);
+            if (n == NULL) {
+                shadow_unlisted = 1;
+                pthread_mutex_unlock(&shadow_mu);
+                return;
+            }
+            leaf_list = n;
+            cap_leaves = ncap;
+        }
+        leaf_list[n_leaves++] = fresh;
+    }
+    pthread_mutex_unlock(&shadow_mu);
+}
+
 /* Reserve `*slot` for a fresh zeroed block of `size`, unless another thread
  * did first; returns what the slot holds then (NULL: out of memory). */
 static void *claim(void **slot, size_t size)
@@ -165,6 +201,7 @@ static void *claim(void **slot, size_t size)
         return expected;
     }
     __atomic_add_fetch(&shadow_bytes, size, __ATOMIC_RELAXED);
+    note_made(slot, fresh);
     return fresh;
 }
 
@@ -230,17 +267,29 @@ static void table_clear(void)
     n_blocks = 0;
     pthread_mutex_unlock(&table_mu);
     if (shadow_top != NULL) {
-        for (size_t i = 0; i < TOP_MIDS; i++) {
-            Mid *mid = shadow_top[i];
-            if (mid == NULL)
-                continue;
-            for (size_t j = 0; j < MID_LEAVES; j++)
-                free(mid->leaf[j]);
-            free(mid);
+        /* shadow_top itself stays for the next session (zero pages cost
+         * nothing); its mids and leaves go */
+        if (!shadow_unlisted) {
+            for (size_t i = 0; i < n_leaves; i++)
+                free(leaf_list[i]);
+            for (size_t i = 0; i < n_mids; i++) {
+                free(shadow_top[mid_index[i]]);
+                shadow_top[mid_index[i]] = NULL;
+            }
+        } else {
+            for (size_t i = 0; i < TOP_MIDS; i++) {
+                Mid *mid = shadow_top[i];
+                if (mid == NULL)
+                    continue;
+                for (size_t j = 0; j < MID_LEAVES; j++)
+                    free(mid->leaf[j]);
+                free(mid);
+                shadow_top[i] = NULL;
+            }
         }
-        free(shadow_top);
-        shadow_top = NULL;
     }
+    n_mids = n_leaves = 0;
+    shadow_unlisted = 0;
     shadow_bytes = 0;
 }
 
@@ -621,8 +670,7 @@ int pk_alloc_start(int lv)
             atfork_done = 1;
     }
     table_clear();
-    shadow_top = calloc(TOP_MIDS, sizeof *shadow_top);
-    if (shadow_top == NULL) {
+    if (shadow_top == NULL && (shadow_top = calloc(TOP_MIDS, sizeof *shadow_top)) == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -700,8 +748,8 @@ size_t pk_alloc_own_bytes(void)
     /* read racily: a hint for the RSS figures, off by a page at most */
     Slot *cur = __atomic_load_n(&slots, __ATOMIC_RELAXED);
     size_t shadow = __atomic_load_n(&shadow_bytes, __ATOMIC_RELAXED);
-    return shadow + (shadow_top != NULL ? TOP_MIDS * sizeof *shadow_top : 0) +
-           (cur != NULL ? (slot_mask + 1) * sizeof(Slot) : 0);
+    /* the top level is mostly untouched zero pages: not counted */
+    return shadow + (cur != NULL ? (slot_mask + 1) * sizeof(Slot) : 0);
 }
 
 size_t pk_alloc_tracked_blocks(void)

@@ -349,3 +349,24 @@ def test_profile_decorator_is_a_no_op_outside_profkit_mem():
         return 3
 
     assert profkit.profile(f) is f
+
+
+@pytest.mark.parametrize("words", [
+    [], ["-o", "r.json"], ["--outfile=r.json", "-f", "a", "--func", "b.*"], ["--module", "m", "-p", "3"],
+    ["--precision=0", "-b", "alloc"], ["--backend", "both", "-f", "x", "-f", "y"],
+])
+def test_quick_option_reading_agrees_with_argparse(words):
+    from profkit import cli
+
+    quick = cli._quick_mem_options(words)
+    full = cli._mem_parser().parse_args(words)
+    assert quick is not None
+    assert vars(quick) == vars(full)
+
+
+@pytest.mark.parametrize("words", [["-h"], ["-p", "12"], ["-b", "psutil"], ["--prec", "2"], ["-p3"],
+                                   ["-o"], ["--unknown"]])
+def test_quick_option_reading_leaves_the_unusual_to_argparse(words):
+    from profkit import cli
+
+    assert cli._quick_mem_options(words) is None
