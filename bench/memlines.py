@@ -21,6 +21,8 @@ import statistics
 import sys
 import time
 
+from emit import emit  # bench/emit.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -100,10 +102,7 @@ def main(argv=None):
             ratio = "" if v in ("plain", "memory_profiler") else f"{(med[v] - base) / ref:.4f}"
             lines.append(f"| {label} | {v} | {med[v]:.4f} | {med[v] / base:.2f} | {ratio} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if opts.out:
-        with open(opts.out, "a") as f:
-            f.write("\n" + text)
+    emit(text, opts.out)
     return 0
 
 

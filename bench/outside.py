@@ -19,6 +19,8 @@ import time
 
 import profkit
 
+from emit import emit  # bench/emit.py
+
 
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
@@ -70,10 +72,7 @@ def main(argv=None):
         "| tracer | median (s) | × plain |\n|---|---:|---:|\n"
         f"| off | {p:.4f} | 1.000 |\n| on (another function registered) | {t:.4f} | {t / p:.3f} |\n"
     )
-    print(text)
-    if opts.out:
-        with open(opts.out, "a") as f:
-            f.write("\n" + text)
+    emit(text, opts.out)
     return 0
 
 

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from emit import emit  # bench/emit.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = {
     "mem_churn": os.path.join(HERE, "workloads", "mem_churn.py"),
@@ -107,10 +109,7 @@ def main(argv=None):
     for name, v, med, ratio, spread, share in rows:
         lines.append(f"| {name} | {v} | {med:.3f} | {ratio:.3f} | {spread:.0%} | {share} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if opts.out:
-        with open(opts.out, "a") as f:
-            f.write("\n" + text)
+    emit(text, opts.out)
     return 0
 
 

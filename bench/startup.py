@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from emit import emit  # bench/emit.py
+
 TINY = "@profile\ndef f():\n    x = [0] * 10\n    return len(x)\n\nf()\n"
 PLAIN = ("import builtins, runpy, sys\nbuiltins.profile = lambda f: f\n"
          "runpy.run_path(sys.argv[1], run_name='__main__')\n")
@@ -63,10 +65,7 @@ def main(argv=None):
     theirs = med["python -m memory_profiler tiny.py"] - plain
     lines += ["", f"profkit's added time / memory_profiler's: {ours / theirs:.2f}"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if opts.out:
-        with open(opts.out, "a") as f:
-            f.write("\n" + text)
+    emit(text, opts.out)
     return 0
 
 

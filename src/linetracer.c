@@ -222,8 +222,8 @@ static void mem_close(PkLineTracer *lt, PkLineThread *t, PkLineFrame *fr)
 
 /* A frame of `lc` starts (or resumes) at `lineno`: its line opens at once,
  * as memory_profiler counts it. */
-/* Who called a profiled function from outside the profiled code: the first
- * enclosing frame that is not a comprehension or lambda.  For the report's
+/* Who first called a profiled function from outside the profiled code: the
+ * first enclosing frame that is not a comprehension or lambda.  For the report's
  * hint about where returned memory is held. */
 static PyObject *hidden_caller_file; /* strong: frames of this file are skipped */
 
@@ -261,7 +261,9 @@ static void note_caller(PkLineCode *lc)
 static PK_NOINLINE void mem_start(PkLineTracer *lt, PkLineThread *t, PkLineCode *lc, int lineno)
 {
     PkLineFrame *fr, *below = t->depth > 0 ? &t->frames[t->depth - 1] : NULL;
-    if (below == NULL && lineno == lc->first_line)
+    /* once per function: walking frames on every call would cost more
+     * than the rest of this event */
+    if (below == NULL && lineno == lc->first_line && lc->caller == NULL)
         note_caller(lc);
     /* what happened so far goes to the caller's line, or (outside any
      * registered frame) to no line */

@@ -48,7 +48,7 @@ typedef struct {
     int64_t *alloc;   /* bytes allocated */
     int64_t *net;     /* change of live bytes */
     int64_t *peak;    /* highest live bytes above the line's start */
-    PyObject *caller; /* memory mode: code of the last unprofiled caller (strong) */
+    PyObject *caller; /* memory mode: code of the first unprofiled caller (strong) */
     int caller_line;
 } PkLineCode;
 

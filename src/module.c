@@ -327,29 +327,40 @@ static PyObject *LineTracer_reset(LineTracerObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* [(code, [(lineno, hits, nanoseconds), ...]), ...] in registration order,
- * listing only lines that were hit.  New reference. */
-static PyObject *LineTracer_rawstats(LineTracerObject *self, PyObject *unused)
-{
-    double ns_per_tick = pk_timer_seconds_per_tick() * 1e9;
-    PyObject *result = PyList_New(0);
-    size_t i;
-    int j;
-    (void)unused;
+/* One row of a stats list: line j of lc, or NULL with an exception. */
+typedef PyObject *(*RowFn)(const PkLineCode *lc, int j, double scale);
 
+static PyObject *time_row(const PkLineCode *lc, int j, double ns_per_tick)
+{
+    return Py_BuildValue("(iLL)", lc->first_line + j, (long long)lc->hits[j],
+                         (long long)llround((double)lc->ticks[j] * ns_per_tick));
+}
+
+static PyObject *memory_row(const PkLineCode *lc, int j, double unused)
+{
+    (void)unused;
+    return Py_BuildValue("(iLLLLLL)", lc->first_line + j, (long long)lc->hits[j],
+                         (long long)lc->inc[j], (long long)lc->rss[j], (long long)lc->alloc[j],
+                         (long long)lc->net[j], (long long)lc->peak[j]);
+}
+
+/* [(code, [row, ...]), ...] in registration order, listing only lines that
+ * ran.  New reference. */
+static PyObject *stats_list(LineTracerObject *self, RowFn make_row, double scale)
+{
+    PyObject *result = PyList_New(0);
     if (result == NULL)
         return NULL;
-    for (i = 0; i < self->lt.n_codes; i++) {
+    for (size_t i = 0; i < self->lt.n_codes; i++) {
         PkLineCode *lc = self->lt.codes[i];
         PyObject *lines = PyList_New(0), *item;
         if (lines == NULL)
             goto error;
-        for (j = 0; j < lc->n_lines; j++) {
+        for (int j = 0; j < lc->n_lines; j++) {
             PyObject *row;
             if (lc->hits[j] == 0)
                 continue;
-            row = Py_BuildValue("(iLL)", lc->first_line + j, (long long)lc->hits[j],
-                                (long long)llround((double)lc->ticks[j] * ns_per_tick));
+            row = make_row(lc, j, scale);
             if (row == NULL || PyList_Append(lines, row) < 0) {
                 Py_XDECREF(row);
                 Py_DECREF(lines);
@@ -370,47 +381,21 @@ error:
     return NULL;
 }
 
-/* Memory mode: [(code, [(lineno, occurrences, increment, rss, allocated,
- * net, peak), ...]), ...], bytes, only lines that ran.  New reference. */
+/* Time mode: rows (lineno, hits, nanoseconds). */
+static PyObject *LineTracer_rawstats(LineTracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    return stats_list(self, time_row, pk_timer_seconds_per_tick() * 1e9);
+}
+
+/* Memory mode: rows (lineno, occurrences, increment, rss, allocated, net,
+ * peak), in bytes; an empty list in time mode. */
 static PyObject *LineTracer_memstats(LineTracerObject *self, PyObject *unused)
 {
-    PyObject *result = PyList_New(0);
     (void)unused;
-    if (result == NULL)
-        return NULL;
     if (!self->lt.memory)
-        return result;
-    for (size_t i = 0; i < self->lt.n_codes; i++) {
-        PkLineCode *lc = self->lt.codes[i];
-        PyObject *lines = PyList_New(0), *item;
-        if (lines == NULL)
-            goto error;
-        for (int j = 0; j < lc->n_lines; j++) {
-            PyObject *row;
-            if (lc->hits[j] == 0)
-                continue;
-            row = Py_BuildValue("(iLLLLLL)", lc->first_line + j, (long long)lc->hits[j],
-                                (long long)lc->inc[j], (long long)lc->rss[j],
-                                (long long)lc->alloc[j], (long long)lc->net[j],
-                                (long long)lc->peak[j]);
-            if (row == NULL || PyList_Append(lines, row) < 0) {
-                Py_XDECREF(row);
-                Py_DECREF(lines);
-                goto error;
-            }
-            Py_DECREF(row);
-        }
-        item = Py_BuildValue("(ON)", lc->code, lines);
-        if (item == NULL || PyList_Append(result, item) < 0) {
-            Py_XDECREF(item);
-            goto error;
-        }
-        Py_DECREF(item);
-    }
-    return result;
-error:
-    Py_DECREF(result);
-    return NULL;
+        return PyList_New(0);
+    return stats_list(self, memory_row, 0.0);
 }
 
 /* Memory mode: [(code, (caller name, filename, line)), ...] for registered
@@ -612,58 +597,54 @@ static PyObject *Sampler_wait(SamplerObject *self, PyObject *args)
     return PyBool_FromLong(done);
 }
 
+/* A copy of the sampler's samples (children: its child samples), taken
+ * under its lock, since the thread may append to the array and move it
+ * meanwhile; *n items.  PyMem_RawFree it. */
+static void *snapshot(SamplerObject *self, int children, size_t *n)
+{
+    const void *array;
+    size_t item;
+    void *copy;
+    pthread_mutex_lock(&self->s.mu);
+    *n = children ? self->s.cn : self->s.n;
+    array = children ? (const void *)self->s.csamples : (const void *)self->s.samples;
+    item = children ? sizeof(PkChildSample) : sizeof(PkMemSample);
+    copy = PyMem_RawMalloc(*n ? *n * item : 1);
+    if (copy != NULL && *n)
+        memcpy(copy, array, *n * item);
+    pthread_mutex_unlock(&self->s.mu);
+    return copy;
+}
+
 static PyObject *Sampler_samples(SamplerObject *self, PyObject *unused)
 {
-    PyObject *list;
     size_t n;
+    PkMemSample *copy = snapshot(self, 0, &n);
+    PyObject *list;
     (void)unused;
-    pthread_mutex_lock(&self->s.mu);
-    n = self->s.n;
-    pthread_mutex_unlock(&self->s.mu);
-    /* Entries below n are never moved while we copy them... except by a
-     * realloc, so copy under the lock into a plain buffer first. */
-    {
-        PkMemSample *copy = PyMem_Malloc((n ? n : 1) * sizeof *copy);
-        if (copy == NULL)
-            return PyErr_NoMemory();
-        pthread_mutex_lock(&self->s.mu);
-        if (n > self->s.n)
-            n = self->s.n;
-        if (n)
-            memcpy(copy, self->s.samples, n * sizeof *copy);
-        pthread_mutex_unlock(&self->s.mu);
-        list = PyList_New((Py_ssize_t)n);
-        for (size_t i = 0; list != NULL && i < n; i++) {
-            PyObject *item = Py_BuildValue("(dd)", copy[i].mib, copy[i].t);
-            if (item == NULL) {
-                Py_CLEAR(list);
-                break;
-            }
-            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    if (copy == NULL)
+        return PyErr_NoMemory();
+    list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *item = Py_BuildValue("(dd)", copy[i].mib, copy[i].t);
+        if (item == NULL) {
+            Py_CLEAR(list);
+            break;
         }
-        PyMem_Free(copy);
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
+    PyMem_RawFree(copy);
     return list;
 }
 
 static PyObject *Sampler_child_samples(SamplerObject *self, PyObject *unused)
 {
-    PyObject *list;
-    PkChildSample *copy;
     size_t n;
+    PkChildSample *copy = snapshot(self, 1, &n);
+    PyObject *list;
     (void)unused;
-    pthread_mutex_lock(&self->s.mu);
-    n = self->s.cn;
-    pthread_mutex_unlock(&self->s.mu);
-    copy = PyMem_Malloc((n ? n : 1) * sizeof *copy);
     if (copy == NULL)
         return PyErr_NoMemory();
-    pthread_mutex_lock(&self->s.mu);
-    if (n > self->s.cn)
-        n = self->s.cn;
-    if (n)
-        memcpy(copy, self->s.csamples, n * sizeof *copy);
-    pthread_mutex_unlock(&self->s.mu);
     list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list != NULL && i < n; i++) {
         PyObject *item = Py_BuildValue("(idd)", (int)copy[i].pid, copy[i].mib, copy[i].t);
@@ -673,7 +654,7 @@ static PyObject *Sampler_child_samples(SamplerObject *self, PyObject *unused)
         }
         PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
-    PyMem_Free(copy);
+    PyMem_RawFree(copy);
     return list;
 }
 

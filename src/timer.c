@@ -61,7 +61,10 @@ int pk_timer_init(void)
     return PK_OK;
 }
 
-double pk_timer_seconds_per_tick(void)
+/* Seconds per tick measured over at least `span_ns` since pk_timer_init()
+ * (waiting if the anchor is younger), or a fixed answer when the clock
+ * needs no measuring. */
+static double measure(int64_t span_ns)
 {
     int64_t ns, ticks;
 
@@ -71,36 +74,29 @@ double pk_timer_seconds_per_tick(void)
         return 1e-9;
     if (cached_spt > 0.0)
         return cached_spt;
-    /* Wait until the anchor is at least 50 ms old: over a shorter span the
-     * ~30 ns uncertainty of each clock read would matter.  At 50 ms the
-     * rate is known to better than 1e-6, and it is then fixed for the life
-     * of the process, so every report converts ticks the same way. */
     do {
         ns = pk_timer_monotonic_ns();
         ticks = pk_timer_now();
-    } while (ns - anchor_ns < 50000000);
+    } while (ns - anchor_ns < span_ns);
     if (ticks <= anchor_ticks)
         return 1e-9; /* cannot happen with an invariant TSC; stay sane */
-    cached_spt = (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
-    return cached_spt;
+    return (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
+}
+
+double pk_timer_seconds_per_tick(void)
+{
+    /* At least 50 ms: over a shorter span the ~30 ns uncertainty of each
+     * clock read would matter.  At 50 ms the rate is known to better than
+     * 1e-6, and it is then fixed for the life of the process, so every
+     * report converts ticks the same way. */
+    if (cached_spt <= 0.0 && pk_timer_use_tsc && !pk_timer_counting)
+        cached_spt = measure(50000000);
+    return measure(0);
 }
 
 double pk_timer_rough_seconds_per_tick(void)
 {
-    int64_t ns, ticks;
-    if (pk_timer_counting)
-        return 1e-6;
-    if (!pk_timer_use_tsc)
-        return 1e-9;
-    if (cached_spt > 0.0)
-        return cached_spt;
-    do {
-        ns = pk_timer_monotonic_ns();
-        ticks = pk_timer_now();
-    } while (ns - anchor_ns < 1000000); /* 1 ms: within about 1e-4 */
-    if (ticks <= anchor_ticks)
-        return 1e-9;
-    return (double)(ns - anchor_ns) * 1e-9 / (double)(ticks - anchor_ticks);
+    return measure(1000000); /* 1 ms: within about 1e-4 */
 }
 
 const char *pk_timer_source(void)
