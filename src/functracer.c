@@ -429,15 +429,16 @@ static void free_threads(PkProfiler *p)
     p->threads = NULL;
 }
 
-/* ---- legacy backend: PyEval_SetProfile --------------------------------- */
+/* ---- fast paths (both backends) ---------------------------------------- */
 
 /* Fast paths for the common Python call and return: every condition the
  * general code (enter_code/leave_code) could branch on is checked before
  * anything changes, and the update itself makes no function call, so the
  * callback needs no saved registers.  They return 0, having changed
  * nothing, when the general path must run; the arithmetic is enter()'s and
- * stop()'s. */
-PK_INLINE int enter_fast(PkProfiler *p, PyObject *code)
+ * stop()'s.  They read the engine clock directly: the callback that uses
+ * them is installed only when the profiler has no custom timer. */
+PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
 {
     PkCodeExtra *extra = (PkCodeExtra *)((PyCodeObject *)code)->co_extra;
     PkThread *t;
@@ -447,7 +448,7 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code)
     uintptr_t u;
     size_t d;
 
-    if (PK_UNLIKELY(tls_session != session) || p->timer != NULL)
+    if (PK_UNLIKELY(tls_session != session))
         return 0;
     t = tls_thread;
     if (PK_UNLIKELY(t == NULL))
@@ -473,11 +474,11 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code)
     fr->subt = 0;
     fr->edge = edge;
     e->level++;
-    fr->t0 = pk_timer_now();
+    fr->t0 = pk_timer_now_as(tsc);
     return 1;
 }
 
-PK_INLINE int leave_fast(PkProfiler *p, PyObject *code)
+PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc)
 {
     PkThread *t;
     PkFrame *fr, *prev;
@@ -486,7 +487,7 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code)
     int64_t tt, it;
     size_t d;
 
-    if (PK_UNLIKELY(tls_session != session) || p->timer != NULL)
+    if (PK_UNLIKELY(tls_session != session))
         return 0;
     t = tls_thread;
     if (PK_UNLIKELY(t == NULL) || PK_UNLIKELY(t->depth == 0))
@@ -497,7 +498,7 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code)
     edge = fr->edge;
     if (PK_UNLIKELY(e->key != (void *)code) || (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
         return 0;
-    tt = pk_timer_now() - fr->t0;
+    tt = pk_timer_now_as(tsc) - fr->t0;
     it = tt - fr->subt;
     t->depth = d;
     CHARGE(e, tt, it);
@@ -510,9 +511,14 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code)
     return 1;
 }
 
-/* The general path, for everything the fast paths decline. */
-static PK_NOINLINE void legacy_slow(PkProfiler *p, PyFrameObject *frame, int what, PyObject *arg)
+/* ---- legacy backend: PyEval_SetProfile --------------------------------- */
+
+/* The general path, for everything the fast paths decline, and the whole
+ * callback when the profiler has a custom timer. */
+static PK_NOINLINE int legacy_slow(PkProfiler *p, PyFrameObject *frame, int what, PyObject *arg)
 {
+    if (PK_UNLIKELY(p == NULL))
+        return 0;
     if (what == PyTrace_CALL || what == PyTrace_RETURN) {
         PyObject *code = PK_FRAME_CODE_BORROWED(frame);
         if (what == PyTrace_CALL)
@@ -522,45 +528,82 @@ static PK_NOINLINE void legacy_slow(PkProfiler *p, PyFrameObject *frame, int wha
 #if PK_FRAME_CODE_NEEDS_DECREF
         Py_DECREF(code);
 #endif
-        return;
+        return 0;
     }
     if (!p->builtins || !PyCFunction_Check(arg))
-        return;
+        return 0;
     if (what == PyTrace_C_CALL)
         builtin_event(p, 1, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
     else if (what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION)
         builtin_event(p, 0, ((PyCFunctionObject *)arg)->m_ml, arg, NULL);
+    return 0;
+}
+
+/* With a custom timer every event takes the general path. */
+static int legacy_callback_general(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    return legacy_slow(active, frame, what, arg);
+}
+
+/* The default callback, specialised on the clock.
+ * The fast paths are leaf code and the general path is reached by a tail
+ * call, so with the TSC the common events save no registers at all. */
+PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const int tsc)
+{
+    PkProfiler *p = active;
+
+#if !PK_FRAME_CODE_NEEDS_DECREF
+    if (PK_LIKELY(p != NULL)) {
+        if (what == PyTrace_CALL) {
+            if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc)))
+                return 0;
+        }
+        else if (what == PyTrace_RETURN) {
+            if (PK_LIKELY(leave_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc)))
+                return 0;
+        }
+    }
+#else
+    (void)tsc;
+#endif
+    return legacy_slow(p, frame, what, arg);
 }
 
 static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
-    PkProfiler *p = active;
     (void)obj;
+    return legacy_event(frame, what, arg, 0);
+}
 
-    if (PK_UNLIKELY(p == NULL))
-        return 0;
-#if !PK_FRAME_CODE_NEEDS_DECREF
-    if (what == PyTrace_CALL) {
-        if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame))))
-            return 0;
-    }
-    else if (what == PyTrace_RETURN) {
-        if (PK_LIKELY(leave_fast(p, PK_FRAME_CODE_BORROWED(frame))))
-            return 0;
-    }
+#if PK_TIMER_HAVE_TSC
+static int legacy_callback_tsc(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    return legacy_event(frame, what, arg, 1);
+}
 #endif
-    legacy_slow(p, frame, what, arg);
-    return 0;
+
+/* The callback for p's configuration; fixed while p is enabled. */
+static Py_tracefunc legacy_function(const PkProfiler *p)
+{
+    if (p->timer != NULL)
+        return legacy_callback_general;
+#if PK_TIMER_HAVE_TSC
+    if (pk_timer_use_tsc)
+        return legacy_callback_tsc;
+#endif
+    return legacy_callback;
 }
 
 static int legacy_enable(PkProfiler *p)
 {
-    return pk_legacy_install(PK_HOOK_PROFILE, legacy_callback, p->self, p->all_threads);
+    return pk_legacy_install(PK_HOOK_PROFILE, legacy_function(p), p->self, p->all_threads);
 }
 
 static int legacy_disable(PkProfiler *p)
 {
-    return pk_legacy_remove(PK_HOOK_PROFILE, legacy_callback, p->all_threads);
+    return pk_legacy_remove(PK_HOOK_PROFILE, legacy_function(p), p->all_threads);
 }
 
 /* ---- monitoring backend: sys.monitoring with C callbacks --------------- */
@@ -569,8 +612,9 @@ static int legacy_disable(PkProfiler *p)
 
 #define RETURN_NONE_FAST return Py_None /* None is immortal from 3.12 */
 
-/* PY_START, PY_RESUME, PY_THROW: (code, offset[, exc]) */
-static PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+/* PY_START, PY_RESUME, PY_THROW: (code, offset[, exc]).  The general
+ * callback, used as is with a custom timer. */
+static PK_NOINLINE PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     PkProfiler *p = active;
     (void)self; (void)nargsf; (void)kw;
@@ -580,7 +624,7 @@ static PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargs
 }
 
 /* PY_RETURN, PY_YIELD, PY_UNWIND: (code, offset, value) */
-static PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     PkProfiler *p = active;
     (void)self; (void)nargsf; (void)kw;
@@ -588,6 +632,32 @@ static PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t narg
         leave_code(p, args[0]);
     RETURN_NONE_FAST;
 }
+
+/* The same two with the legacy backend's fast paths in front, specialised
+ * on the clock like legacy_event(); anything they decline goes to the
+ * general callback by a tail call. */
+#define PY_FAST_CALLBACKS(suffix, tsc)                                                            \
+    static PyObject *cb_py_start##suffix(PyObject *self, PyObject *const *args, size_t nargsf,   \
+                                         PyObject *kw)                                          \
+    {                                                                                           \
+        PkProfiler *p = active;                                                                 \
+        if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc)))                     \
+            RETURN_NONE_FAST;                                                                   \
+        return cb_py_start(self, args, nargsf, kw);                                             \
+    }                                                                                           \
+    static PyObject *cb_py_return##suffix(PyObject *self, PyObject *const *args, size_t nargsf,  \
+                                          PyObject *kw)                                         \
+    {                                                                                           \
+        PkProfiler *p = active;                                                                 \
+        if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc)))                     \
+            RETURN_NONE_FAST;                                                                   \
+        return cb_py_return(self, args, nargsf, kw);                                            \
+    }
+
+PY_FAST_CALLBACKS(_fast, 0)
+#if PK_TIMER_HAVE_TSC
+PY_FAST_CALLBACKS(_tsc, 1)
+#endif
 
 /* The builtin behind a CALL/C_RETURN/C_RAISE callable, or NULL.  Method
  * descriptors (list.append called as lst.append(x)) count as the bound
@@ -650,13 +720,30 @@ static const PkMonitorRow monitoring_rows[] = {
 #define N_ROWS ((int)(sizeof monitoring_rows / sizeof monitoring_rows[0]))
 #define N_BUILTIN_ROWS 3 /* the last three rows */
 
-/* The rows for p: without builtins the three builtin events stay off. */
+/* The rows for p: without builtins the three builtin events stay off;
+ * without a custom timer the Python events get the fast callbacks. */
 static void rows_for(const PkProfiler *p, PkMonitorRow *rows)
 {
+    vectorcallfunc start = cb_py_start, ret = cb_py_return;
     int i;
+
+    if (p->timer == NULL) {
+        start = cb_py_start_fast;
+        ret = cb_py_return_fast;
+#if PK_TIMER_HAVE_TSC
+        if (pk_timer_use_tsc) {
+            start = cb_py_start_tsc;
+            ret = cb_py_return_tsc;
+        }
+#endif
+    }
     for (i = 0; i < N_ROWS; i++) {
         rows[i] = monitoring_rows[i];
-        if (!p->builtins && i >= N_ROWS - N_BUILTIN_ROWS)
+        if (rows[i].fn == cb_py_start)
+            rows[i].fn = start;
+        else if (rows[i].fn == cb_py_return)
+            rows[i].fn = ret;
+        else if (!p->builtins && i >= N_ROWS - N_BUILTIN_ROWS)
             rows[i].fn = NULL;
     }
 }
