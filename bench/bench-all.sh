@@ -20,6 +20,8 @@ for v in ${PYTHONS:-3.9 3.10 3.11 3.12 3.13}; do
     "$venv/bin/python" -m pip install -q numpy scipy || echo "(no numpy/scipy for $v: linalg is skipped)"
     # shellcheck disable=SC2086
     "$venv/bin/python" bench/run.py --out "$new" ${BENCH_ARGS:-}
+    # the function profiler against cProfile in process, start-up left out
+    "$venv/bin/python" bench/funcinproc.py --out "$new"
     if [ "$v" = "$main" ]; then
         # what sampling costs the running program, start-up left out
         "$venv/bin/python" bench/sampling.py --out "$new"

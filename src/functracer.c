@@ -553,6 +553,13 @@ PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const 
 {
     PkProfiler *p = active;
 
+#ifdef PK_BENCH_NOOP_HOOK
+    /* Benchmark builds only (bench/README.md): Python calls and returns are
+     * ignored, which measures what CPython's hook costs by itself. */
+    if (what == PyTrace_CALL || what == PyTrace_RETURN)
+        return 0;
+#endif
+
 #if !PK_FRAME_CODE_NEEDS_DECREF
     if (PK_LIKELY(p != NULL)) {
         if (what == PyTrace_CALL) {

@@ -75,11 +75,11 @@ PK_INLINE int64_t pk_timer_now_as(const int tsc)
 
 /* Seconds per tick.  For the TSC this is measured once, against
  * CLOCK_MONOTONIC, between pk_timer_init() and the first call (which waits
- * until that span is at least 50 ms: error below 1e-6), then fixed, so
- * every conversion in the process agrees. */
+ * until that span is at least 10 ms: error of a few parts per million),
+ * then fixed, so every conversion in the process agrees. */
 double pk_timer_seconds_per_tick(void);
 
-/* The same, without waiting for the 50 ms calibration span (at most 1 ms
+/* The same, without waiting for the 10 ms calibration span (at most 1 ms
  * after pk_timer_init()); good to about 1e-4, for thresholds, never for
  * reported times. */
 double pk_timer_rough_seconds_per_tick(void);

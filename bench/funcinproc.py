@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""In-process check of the function profiler's overhead against cProfile.
+
+    python bench/funcinproc.py [--rounds 31] [--n 25] [--out bench/RESULTS.md]
+
+Runs naive recursion (bench/workloads/fib.py's `fib`) with no profiler,
+under cProfile.Profile() and under profkit.Profile() (with builtins, its
+default, and with builtins=False), each round in a fresh random order.
+What is timed is the profiled call alone: interpreter start-up, imports and
+writing the profile are not in it, which makes these ratios steadier than
+the whole-process rows of run.py on a noisy machine.  Prints, and appends
+to --out, medians and each profiler's added time as a fraction of
+cProfile's (computed on medians and, as a check, on minimums).
+"""
+import argparse
+import cProfile
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+
+import profkit
+
+from emit import emit  # bench/emit.py
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "workloads"))
+from fib import fib  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=31)
+    ap.add_argument("--n", type=int, default=25, help="fib(N) per timed run (default 25)")
+    ap.add_argument("--out")
+    opts = ap.parse_args(argv)
+    n = opts.n
+
+    def under(make):
+        def run():
+            prof = make()
+            start = time.perf_counter()
+            prof.enable()
+            fib(n)
+            prof.disable()
+            return time.perf_counter() - start
+        return run
+
+    def plain():
+        start = time.perf_counter()
+        fib(n)
+        return time.perf_counter() - start
+
+    variants = {
+        "plain": plain,
+        "cProfile": under(cProfile.Profile),
+        "profkit": under(profkit.Profile),
+        "profkit, builtins=False": under(lambda: profkit.Profile(builtins=False)),
+    }
+    times = {name: [] for name in variants}
+    rng = random.Random(0)
+    for fn in variants.values():  # warm up
+        fn()
+    for _ in range(opts.rounds):
+        order = list(variants)
+        rng.shuffle(order)
+        for name in order:
+            times[name].append(variants[name]())
+    med = {k: statistics.median(v) for k, v in times.items()}
+    low = {k: min(v) for k, v in times.items()}
+    ref_med = med["cProfile"] - med["plain"]
+    ref_low = low["cProfile"] - low["plain"]
+    rows = []
+    for name in variants:
+        rows.append(
+            f"| {name} | {med[name]:.4f} | {low[name]:.4f} | {med[name] / med['plain']:.2f} "
+            f"| {(med[name] - med['plain']) / ref_med:.3f} | {(low[name] - low['plain']) / ref_low:.3f} |"
+        )
+    text = (
+        f"### Function profiler in process, CPython {platform.python_version()} "
+        f"(backend: {profkit._engine.backend()})\n\n"
+        f"Command: `python bench/funcinproc.py --rounds {opts.rounds} --n {n}`; fib({n}) per run, "
+        f"{opts.rounds} rounds in random order.\n\n"
+        "| profiler | median (s) | min (s) | × plain | added / cProfile's (medians) "
+        "| added / cProfile's (mins) |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+    )
+    emit(text, opts.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
