@@ -42,6 +42,8 @@ CASES = {
                                     "main"),
     "memlines_loop: churn(100_000)": (os.path.join(HERE, "workloads", "memlines_loop.py"), "churn",
                                       100_000),
+    "memlines_loop: one_line_loops(100_000)": (os.path.join(HERE, "workloads", "memlines_loop.py"),
+                                               "one_line_loops", 100_000),
 }
 
 

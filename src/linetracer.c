@@ -471,6 +471,7 @@ static PyObject *jump_disable; /* sys.monitoring.DISABLE, strong */
 static PyObject *cb_jump(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     PkLineTracer *lt = active;
+    PkLineCode *lc = NULL;
     long from, to;
     int line;
     (void)self; (void)nargsf; (void)kw;
@@ -478,9 +479,20 @@ static PyObject *cb_jump(PyObject *self, PyObject *const *args, size_t nargsf, P
     to = PyLong_AsLong(args[2]);
     if (to > from)
         return jump_disable;
-    line = PyCode_Addr2Line((PyCodeObject *)args[0], (int)to);
-    if (line != PyCode_Addr2Line((PyCodeObject *)args[0], (int)from))
-        return jump_disable; /* the LINE event of the target reports it */
+    if (PK_LIKELY(lt != NULL))
+        lc = line_code(lt, args[0]);
+    if (lc != NULL && lc->jump_from == from) {
+        line = lc->jump_line;
+    }
+    else {
+        line = PyCode_Addr2Line((PyCodeObject *)args[0], (int)to);
+        if (line != PyCode_Addr2Line((PyCodeObject *)args[0], (int)from))
+            return jump_disable; /* the LINE event of the target reports it */
+        if (lc != NULL) {
+            lc->jump_from = from;
+            lc->jump_line = line;
+        }
+    }
     if (PK_LIKELY(lt != NULL))
         on_line(lt, args[0], line);
     return Py_None;

@@ -50,6 +50,10 @@ typedef struct {
     int64_t *peak;    /* highest live bytes above the line's start */
     PyObject *caller; /* memory mode: code of the first unprofiled caller (strong) */
     int caller_line;
+    /* memory mode, 3.12+: the last same-line backward jump seen (JUMP), so
+     * that a loop repeating it skips two line-table walks per turn */
+    long jump_from;   /* its source offset; 0 for none (a backward jump never starts at 0) */
+    int jump_line;
 } PkLineCode;
 
 typedef struct {
