@@ -38,6 +38,23 @@ PK_TLS struct {
 #define tls_session (tls_cur.session)
 PK_TLS PkThread *tls_paused = NULL; /* see pk_functracer_pause */
 
+/* The engine's own methods (module.c's method table of the profiler
+ * type), whose calls never enter the statistics: stopping the profiler is
+ * profkit's business, not the program's. */
+static const PyMethodDef *own_methods = NULL;
+static size_t n_own_methods = 0;
+
+void pk_functracer_set_own_methods(const PyMethodDef *table, size_t n)
+{
+    own_methods = table;
+    n_own_methods = n;
+}
+
+static int is_own_method(const PyMethodDef *key)
+{
+    return own_methods != NULL && key >= own_methods && key < own_methods + n_own_methods;
+}
+
 
 /* ---- timing ------------------------------------------------------------ */
 
@@ -135,6 +152,82 @@ static PK_NOINLINE int grow_stack(PkThread *t)
     t->frames = n;
     t->cap = ncap;
     return PK_OK;
+}
+
+/* ---- recursion levels, per thread ------------------------------------- */
+
+/* The level of x (an entry or edge) in t's own table: 0 when absent. */
+static long priv_level(const PkThread *t, const void *x)
+{
+    if (t->n_priv == 0)
+        return 0;
+    return (long)(intptr_t)pk_map_get(&t->priv, (uintptr_t)x, 0);
+}
+
+/* Slow path of level_up(): t does not own x.  t takes x over when no
+ * thread has it on its stack (x's level is 0) and t has no private level
+ * for it; otherwise the call is counted in t's own table.  Returns the
+ * PK_PRIV_* bit `bit` when the private table counted it, else 0.  Out of
+ * memory, the shared level counts it (and disable() reports the failure). */
+static PK_NOINLINE int level_up_slow(PkProfiler *p, PkThread *t, void *x, long *level, void **owner,
+                                     int bit)
+{
+    long priv = priv_level(t, x);
+
+    if (*level == 0 && priv == 0) {
+        *owner = t;
+        *level = 1;
+        return 0;
+    }
+    if (pk_map_put(&t->priv, (uintptr_t)x, 0, (void *)(intptr_t)(priv + 1)) != PK_OK) {
+        p->nomemory = 1;
+        (*level)++;
+        return 0;
+    }
+    if (priv == 0)
+        t->n_priv++;
+    return bit;
+}
+
+/* One more call of x on t's stack.  An owner never has a private level for
+ * what it owns (it takes over only without one, and its calls then go to
+ * the shared level), so `level` alone tells whether the call recurses. */
+PK_INLINE int level_up(PkProfiler *p, PkThread *t, void *x, long *level, void **owner, int bit)
+{
+    if (PK_LIKELY(*owner == (void *)t)) {
+        (*level)++;
+        return 0;
+    }
+    return level_up_slow(p, t, x, level, owner, bit);
+}
+
+/* Takes back a private level of x from t's table; returns what is left. */
+static PK_NOINLINE long priv_down(PkThread *t, void *x)
+{
+    long priv = priv_level(t, x) - 1;
+
+    if (priv < 0)
+        return 0; /* nothing was counted there: the call was not seen */
+    pk_map_put(&t->priv, (uintptr_t)x, 0, (void *)(intptr_t)priv); /* key exists: cannot fail */
+    if (priv == 0)
+        t->n_priv--;
+    return priv;
+}
+
+/* A call of x ends on t; `priv` says where its level was counted.  Returns
+ * the level left: 0 when the call was the outermost one on t's stack. */
+PK_INLINE long level_down(PkThread *t, void *x, long *level, int priv)
+{
+    if (PK_LIKELY(!priv))
+        return --(*level);
+    return priv_down(t, x);
+}
+
+/* Where a call of x on t would have counted its level, for a return that
+ * does not match the frame's own function (a rare path). */
+static int priv_bit_of(const PkThread *t, const void *x, const void *owner, int bit)
+{
+    return (owner != (const void *)t && priv_level(t, x) > 0) ? bit : 0;
 }
 
 /* ---- entries ----------------------------------------------------------- */
@@ -290,7 +383,7 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     fr->entry = e;
     fr->subt = 0;
     fr->edge = NULL;
-    e->level++;
+    fr->priv = level_up(p, t, e, &e->level, &e->owner, PK_PRIV_ENTRY);
     if (p->subcalls && t->depth > 1) {
         PkEntry *caller = t->frames[t->depth - 2].entry;
         /* The callee's last edge is the usual hit (always under recursion);
@@ -299,7 +392,7 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
         if (edge == NULL || edge->caller != caller)
             edge = pk_stats_edge(&p->stats, caller, e);
         if (edge != NULL)
-            edge->level++;
+            fr->priv |= level_up(p, t, edge, &edge->level, &edge->owner, PK_PRIV_EDGE);
         else
             p->nomemory = 1;
         fr->edge = edge;
@@ -308,11 +401,12 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
 }
 
 /* A call of total time t_ and inline time i_ ends for x (an entry or an
- * edge): cProfile's arithmetic, where only the outermost of recursive
- * calls adds to the total time. */
-#define CHARGE(x, t_, i_)                                                     \
+ * edge), leaving lv_ calls of x open on the same thread's stack:
+ * cProfile's arithmetic, where only the outermost of recursive calls adds
+ * to the total time. */
+#define CHARGE(x, lv_, t_, i_)                                                \
     do {                                                                      \
-        if (--(x)->level == 0)                                                \
+        if ((lv_) == 0)                                                       \
             (x)->tt += (t_);                                                  \
         else                                                                  \
             (x)->reccount++;                                                  \
@@ -329,17 +423,26 @@ PK_INLINE void stop(PkProfiler *p, PkThread *t, PkEntry *e)
     int64_t it = tt - fr->subt;
     PkFrame *prev;
 
+    int own = (e == fr->entry);
+    int priv;
+    long lv;
+
     t->depth--;
     prev = t->depth ? &t->frames[t->depth - 1] : NULL;
     if (prev != NULL)
         prev->subt += tt;
-    CHARGE(e, tt, it);
+    priv = own ? fr->priv & PK_PRIV_ENTRY : priv_bit_of(t, e, e->owner, PK_PRIV_ENTRY);
+    lv = level_down(t, e, &e->level, priv);
+    CHARGE(e, lv, tt, it);
     if (p->subcalls && prev != NULL) {
-        PkEdge *edge = (e == fr->entry && fr->edge != NULL)
-                           ? fr->edge
-                           : pk_stats_find_edge(&p->stats, prev->entry, e);
-        if (edge != NULL)
-            CHARGE(edge, tt, it);
+        PkEdge *edge = (own && fr->edge != NULL) ? fr->edge
+                                                 : pk_stats_find_edge(&p->stats, prev->entry, e);
+        if (edge != NULL) {
+            priv = (own && edge == fr->edge) ? fr->priv & PK_PRIV_EDGE
+                                             : priv_bit_of(t, edge, edge->owner, PK_PRIV_EDGE);
+            lv = level_down(t, edge, &edge->level, priv);
+            CHARGE(edge, lv, tt, it);
+        }
     }
 }
 
@@ -391,28 +494,41 @@ PK_INLINE void builtin_event(PkProfiler *p, int is_call, PyMethodDef *key, PyObj
     if (PK_UNLIKELY(t == NULL))
         return;
     e = pk_stats_find(&p->stats, key);
-    if (is_call) {
-        if (PK_UNLIKELY(e == NULL)) {
+    if (PK_UNLIKELY(e == NULL)) {
+        /* The engine's own methods get no entry: both their call and their
+         * return are skipped (an unknown return would pop the caller). */
+        if (is_own_method(key))
+            return;
+        if (is_call) {
             e = builtin_entry_new(p, key, fn, descr_self);
             if (e == NULL)
                 return;
         }
+    }
+    if (is_call)
         enter(p, t, e);
-    }
-    else {
+    else
         leave(p, t, e);
-    }
 }
 
 /* Flushes every open call of every thread (cProfile's flush_unmatched). */
 static void flush_all(PkProfiler *p)
 {
     PkThread *t = p->threads;
+    size_t i;
 
     while (t != NULL) {
         while (t->depth > 0)
             stop(p, t, t->frames[t->depth - 1].entry);
         t = t->next;
+    }
+    /* Every level is 0 again; the threads they named are about to go. */
+    for (i = 0; i < p->stats.n_entries; i++) {
+        PkEntry *e = p->stats.entries[i];
+        PkEdge *edge;
+        e->owner = NULL;
+        for (edge = e->calls; edge != NULL; edge = edge->next)
+            edge->owner = NULL;
     }
 }
 
@@ -423,6 +539,7 @@ static void free_threads(PkProfiler *p)
     while (t != NULL) {
         PkThread *next = t->next;
         free(t->frames);
+        pk_map_free(&t->priv);
         free(t);
         t = next;
     }
@@ -460,11 +577,13 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
         return 0;
     e = p->stats.entries[(uint32_t)u];
     d = t->depth;
-    if (PK_UNLIKELY(d == t->cap))
+    /* This thread must own the entry and the edge (see level_up). */
+    if (PK_UNLIKELY(d == t->cap) || PK_UNLIKELY(e->owner != (void *)t))
         return 0;
     if (p->subcalls && d > 0) {
         edge = e->last_in;
-        if (PK_UNLIKELY(edge == NULL || edge->caller != t->frames[d - 1].entry))
+        if (PK_UNLIKELY(edge == NULL || edge->caller != t->frames[d - 1].entry) ||
+            PK_UNLIKELY(edge->owner != (void *)t))
             return 0;
         edge->level++;
     }
@@ -473,6 +592,7 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
     fr->entry = e;
     fr->subt = 0;
     fr->edge = edge;
+    fr->priv = 0;
     e->level++;
     fr->t0 = pk_timer_now_as(tsc);
     return 1;
@@ -496,17 +616,18 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc)
     fr = &t->frames[d];
     e = fr->entry;
     edge = fr->edge;
-    if (PK_UNLIKELY(e->key != (void *)code) || (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
+    if (PK_UNLIKELY(e->key != (void *)code) || PK_UNLIKELY(fr->priv != 0) ||
+        (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
         return 0;
     tt = pk_timer_now_as(tsc) - fr->t0;
     it = tt - fr->subt;
     t->depth = d;
-    CHARGE(e, tt, it);
+    CHARGE(e, --e->level, tt, it);
     if (d > 0) {
         prev = fr - 1;
         prev->subt += tt;
         if (p->subcalls)
-            CHARGE(edge, tt, it);
+            CHARGE(edge, --edge->level, tt, it);
     }
     return 1;
 }
@@ -889,8 +1010,11 @@ void pk_functracer_clear(PkProfiler *p)
 {
     /* Open frames point at entries: drop them with the table. */
     PkThread *t;
-    for (t = p->threads; t != NULL; t = t->next)
+    for (t = p->threads; t != NULL; t = t->next) {
         t->depth = 0;
+        pk_map_free(&t->priv);
+        t->n_priv = 0;
+    }
     pk_stats_clear(&p->stats, release_obj);
     p->gen = ++gen_counter;
 }

@@ -20,16 +20,30 @@
 #include "monitor.h"
 #include "stats.h"
 
+/* PkFrame.priv: which recursion levels this call counted in its thread's
+ * own table rather than on the entry or edge (see PkThread.priv). */
+#define PK_PRIV_ENTRY 1
+#define PK_PRIV_EDGE 2
+
 typedef struct {
     int64_t t0;   /* ticks at entry */
     int64_t subt; /* ticks spent in callees that have returned */
     PkEntry *entry;
     PkEdge *edge; /* caller -> entry, when subcalls are recorded */
+    int priv;     /* PK_PRIV_* bits; 0 on the common path */
 } PkFrame;
 
+/* One thread's call stack.  Recursion levels are per thread: an entry or
+ * edge counts the calls of its owner thread in its own `level`; a thread
+ * that calls a function while another thread owns it (both have it on
+ * their stacks at once) counts its level in `priv`, keyed by the entry or
+ * edge.  That table is touched only while threads overlap in the same
+ * function, so a single-threaded program never reads it. */
 typedef struct PkThread {
     PkFrame *frames;
     size_t depth, cap;
+    PkPtrMap priv;   /* (entry or edge, 0) -> level as intptr_t */
+    size_t n_priv;   /* how many of its levels are not zero */
     struct PkThread *next;
 } PkThread;
 
@@ -71,6 +85,10 @@ int pk_functracer_disable(PkProfiler *p);
  * program's end and disable() (waiting for its threads) stays out of the
  * profile.  No-op when p is not enabled. */
 void pk_functracer_pause(PkProfiler *p, int pause);
+
+/* Declares the engine's own methods (the profiler type's method table of n
+ * rows): calls of them are left out of every profile. */
+void pk_functracer_set_own_methods(const PyMethodDef *table, size_t n);
 
 /* Drops all statistics (the profiler may stay enabled). */
 void pk_functracer_clear(PkProfiler *p);

@@ -857,6 +857,8 @@ PyMODINIT_FUNC PyInit__engine(void)
     }
     if (pk_functracer_module_init() < 0 || pk_linetracer_module_init() < 0)
         return NULL;
+    pk_functracer_set_own_methods(Profiler_methods,
+                                  sizeof Profiler_methods / sizeof Profiler_methods[0] - 1);
     if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&LineTracer_Type) < 0 ||
         PyType_Ready(&Sampler_Type) < 0)
         return NULL;

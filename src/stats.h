@@ -5,6 +5,12 @@
  * five numbers: total and inline ticks, calls, recursive calls, and the
  * current recursion level that decides whether a return adds to the total.
  *
+ * Recursion is a property of one thread's stack.  The level stored here
+ * counts the calls of one thread only, its `owner` (an opaque pointer that
+ * the tracer gives meaning to); another thread that runs the same function
+ * at the same time keeps its own level in a table of its own (see
+ * functracer.c), so concurrent calls are never mistaken for recursion.
+ *
  * Pure C, no Python.h: keys are opaque pointers and `obj` is an opaque
  * owned pointer that the caller (functracer.c) releases through the
  * release callback given to pk_stats_clear().  Not thread-safe: every call
@@ -32,7 +38,8 @@ struct PkEntry {
     int64_t it;        /* inline ticks: total minus callees */
     long callcount;
     long reccount;     /* calls made while already on the stack */
-    long level;        /* how many times it is on the stack right now */
+    long level;        /* how many times it is on the owner's stack now */
+    void *owner;       /* the thread whose calls `level` counts, or NULL */
     uint32_t index;    /* position in PkStats.entries */
     PkEdge *calls;     /* edges where this entry is the caller */
     PkEdge *last_in;   /* the edge that last had this entry as callee */
@@ -44,6 +51,7 @@ struct PkEdge {
     PkEdge *next;      /* next edge of the same caller */
     int64_t tt, it;
     long callcount, reccount, level;
+    void *owner;       /* as PkEntry.owner */
 };
 
 /* Open-addressing map from a pair of pointers to a pointer. */

@@ -370,3 +370,126 @@ def test_engine_clock_paths_equal_cprofile_exactly(tmp_path, backend):
     r = subprocess.run([sys.executable, "-c", COUNTER_CHECK, os.path.join(here, "workloads")],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "equal", r.stdout + r.stderr
+
+
+def _key(stats, name):
+    keys = [k for k in stats if k[2] == name]
+    assert len(keys) == 1, (name, keys)
+    return keys[0]
+
+
+@pytest.mark.parametrize("timer", ["engine", "fake"])
+def test_one_function_in_several_threads_at_once_is_not_recursion(timer):
+    """Three threads are inside `work` (and deep in `rec`) at the same time:
+    the recursion level is each thread's own, so `work` has 3 primitive calls
+    and covers the time of its callees, while `rec`'s real recursion inside
+    each thread keeps cProfile's counts."""
+    n_threads, depth = 3, 4
+    barrier = threading.Barrier(n_threads)
+
+    def rec(n):
+        if n == 0:
+            barrier.wait()  # every thread holds rec `depth+1` times now
+            return 0
+        return rec(n - 1) + 1
+
+    def work():
+        return rec(depth)
+
+    if timer == "fake":
+        ticks = itertools.count()
+        lock = threading.Lock()
+
+        def clock():
+            with lock:
+                return next(ticks)
+
+        prof = profkit.Profile(clock, 1.0)
+    else:
+        prof = profkit.Profile()
+    prof.enable()
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    work_k, rec_k = _key(stats, "work"), _key(stats, "rec")
+    cc, nc, tt, ct, callers = stats[work_k]
+    assert (cc, nc) == (n_threads, n_threads)
+    rcc, rnc, rtt, rct, rcallers = stats[rec_k]
+    assert (rcc, rnc) == (n_threads, n_threads * (depth + 1))
+    # edges (total, primitive): work -> rec is never recursive; rec -> rec
+    # is, below its first call on each thread
+    assert rcallers[work_k][:2] == (n_threads, n_threads)
+    assert rcallers[rec_k][:2] == (n_threads * depth, n_threads)
+    # a function's cumulative time covers its callees' on the same thread
+    assert ct >= rct > 0
+    assert ct >= tt and rct >= rtt
+    assert rcallers[work_k][3] == rct
+
+
+def test_profilers_own_calls_are_not_in_the_stats():
+    prof = profkit.Profile()
+    with prof:
+        mixed.fib(3)
+    prof.enable()
+    prof._pause_thread(True)
+    mixed.fib(2)
+    prof._pause_thread(False)
+    mixed.fib(2)
+    prof.disable()
+    labels = [k[2] for k in pstats.Stats(prof).stats]
+    assert not [x for x in labels if "profkit" in x or "disable" in x or "_pause_thread" in x]
+    # the unpaused fib(2) counted; the paused one did not
+    assert pstats.Stats(prof).stats[_key(pstats.Stats(prof).stats, "fib")][1] == 5 + 3
+
+
+class _Frozen:
+    """A pstats source holding a fixed stats dict."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    def create_stats(self):
+        pass
+
+
+def _without_own(stats):
+    """cProfile's stats less its `disable` row (profkit has none)."""
+    own = [k for k in stats if "disable" in k[2]]
+    out = {}
+    for k, (cc, nc, tt, ct, callers) in stats.items():
+        if k in own:
+            continue
+        out[k] = (cc, nc, tt, ct, {c: v for c, v in callers.items() if c not in own})
+    return out
+
+
+@pytest.mark.parametrize("builtins", [True, False])
+def test_printed_reports_equal_cprofile_line_for_line(builtins):
+    import io
+
+    def report(source, what):
+        buf = io.StringIO()
+        st = pstats.Stats(source, stream=buf)
+        getattr(st.sort_stats("cumulative", "filename", "line", "name"), what)()
+        return buf.getvalue()
+
+    def run(cls):
+        ticks = itertools.count()
+        prof = cls(lambda: next(ticks), 1.0, builtins=builtins)
+        prof.enable()
+        mixed.main()
+        prof.disable()
+        prof.create_stats()
+        return prof.stats
+
+    ours, theirs = run(profkit.Profile), _without_own(run(cProfile.Profile))
+    assert not [k for k in ours if "disable" in k[2]]
+    for what in ("print_stats", "print_callers", "print_callees"):
+        a = report(_Frozen(dict(ours)), what).splitlines()
+        b = report(_Frozen(dict(theirs)), what).splitlines()
+        assert a == b, what
+        assert len(a) > 20
