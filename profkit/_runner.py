@@ -9,8 +9,12 @@ Usage::
 
     target = load_target(script=..., module=..., args=[...])  # may raise ProfkitError
     outcome = run_target(target, start=prof.enable, stop=prof.disable)
-    ...save or print the profile...
+    ...save the profile; print it to outcome.stdout...
     sys.exit(finish(outcome))
+
+Whatever the program does to ``sys.stdout`` and ``sys.stderr`` (close them,
+replace them), ``outcome.stdout`` and ``outcome.stderr`` are the standard
+output and error profkit started with, for its report and messages.
 """
 import io
 import os
@@ -105,18 +109,88 @@ class Outcome:
         self.exc = None  # an exception whose traceback python would print
         self.interrupted = False
         self.exit_message = None  # sys.exit("message") prints it
+        # profkit's own output after the program: the standard output and
+        # error profkit started with (stdout falls back to stderr if gone)
+        self.stdout = None
+        self.stderr = None
 
 
-def run_target(target, start, stop, pause=None):
+class _StdStream:
+    """A standard stream as profkit found it before the program ran.
+
+    The program may close ``sys.stdout`` (or its descriptor), or replace it:
+    a duplicate of its descriptor, taken first, still reaches the same file.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.fd = -1
+        self.file = None  # (device, inode) of what the stream wrote to
+        try:
+            fd = stream.fileno()
+            self.file = _file_of(fd)
+            self.fd = os.dup(fd)
+        except (AttributeError, ValueError, OSError):  # None, closed, or no descriptor
+            pass
+
+    def get(self):
+        """The stream itself while it is open on the same file; else one
+        opened on the duplicate; None if neither reaches that file."""
+        if _is_open(self.stream) and (self.file is None or _file_of(self.stream) == self.file):
+            if self.fd >= 0:
+                os.close(self.fd)
+            return self.stream
+        if self.fd < 0 or _file_of(self.fd) != self.file:  # the program closed it too
+            return None
+        stream = open(self.fd, "w", encoding=_attr(self.stream, "encoding"),
+                      errors=_attr(self.stream, "errors"), closefd=False)
+        _keep.append(stream)  # the descriptor stays open until exit
+        return stream
+
+
+def _is_open(stream):
+    try:
+        return stream is not None and not stream.closed
+    except (AttributeError, ValueError):  # e.g. a detached TextIOWrapper
+        return False
+
+
+def _file_of(fd_or_stream):
+    try:
+        fd = fd_or_stream if isinstance(fd_or_stream, int) else fd_or_stream.fileno()
+        st = os.fstat(fd)
+    except (AttributeError, ValueError, OSError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _attr(stream, name):
+    try:
+        return getattr(stream, name, None)
+    except ValueError:
+        return None
+
+
+def _flush(stream):
+    try:
+        stream.flush()
+    except Exception:  # noqa: BLE001 - closed, None or broken: python would ignore it too
+        pass
+
+
+def run_target(target, start, stop, pause=None, keep_streams=True):
     """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``.
 
     ``stop()`` always runs, also on SystemExit, KeyboardInterrupt and any
     exception.  Non-daemon threads the program started are waited for before
     ``stop()``, as the interpreter does at exit, so their work is counted;
     ``pause(True)``/``pause(False)`` bracket that wait so the calling
-    thread's share of it stays out of the profile.
+    thread's share of it stays out of the profile.  ``keep_streams=False``:
+    nothing is reported afterwards (outcome.stdout and stderr stay None).
     """
     outcome = Outcome()
+    if keep_streams:
+        saved_out, saved_err = _StdStream(sys.stdout), _StdStream(sys.stderr)
     main = types.ModuleType("__main__")
     main.__dict__.update(target.main_attrs)
     saved_main = sys.modules.get("__main__")
@@ -154,10 +228,20 @@ def run_target(target, start, stop, pause=None):
         # Keep the program's __main__ alive until exit, as python does:
         # atexit handlers and __del__ methods may still look at it.
         _keep.append((main, saved_main))
+        if keep_streams:
+            _flush(sys.stdout)  # the program's output comes before the report
+            outcome.stderr = saved_err.get() or _devnull()
+            outcome.stdout = saved_out.get() or outcome.stderr
     return outcome
 
 
 _keep = []
+
+
+def _devnull():
+    stream = open(os.devnull, "w")
+    _keep.append(stream)
+    return stream
 
 
 _SIGINT = 2  # signal.SIGINT on Linux; the signal module loads only when needed
@@ -201,9 +285,12 @@ def finish(outcome):
     A Ctrl-C ends the process with SIGINT itself (after the profile has been
     saved), so shells and callers see the same status as for plain python.
     """
-    sys.stdout.flush()
-    if outcome.exit_message is not None:
-        print(outcome.exit_message, file=sys.stderr)
+    _flush(sys.stdout)
+    if outcome.exit_message is not None and sys.stderr is not None:
+        try:
+            print(outcome.exit_message, file=sys.stderr)
+        except ValueError:  # the program closed sys.stderr: python prints nothing either
+            pass
     if outcome.exc is not None:
         exc = outcome.exc
         tb = _strip_own_frames(exc)
@@ -211,8 +298,8 @@ def finish(outcome):
         exc.__traceback__ = tb
         sys.excepthook(type(exc), exc, tb)
     if outcome.interrupted:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush(sys.stdout)
+        _flush(sys.stderr)
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -19,8 +19,13 @@ Which modules a pattern looks in:
   site-packages).
 * ``--all``: the script only.
 """
+# The import hook must never import anything itself: any import made while it
+# looks for a module goes through sys.meta_path, and so through the hook
+# again.  What it needs is imported here, before it is installed.
+import importlib.machinery
 import os
 import sys
+from _thread import _local
 
 from profkit.errors import ProfkitError
 from profkit.lineprof import _is_synthetic, matches, unwrap_callable, walk_code
@@ -35,12 +40,12 @@ class Selector:
         for p in patterns:
             if ":" in p:
                 mod, glob = p.split(":", 1)
-                _require_module(mod, f"-f {p}")
+                _require_module(mod, f"-f {p}", script_dir)
                 self.rules.append((f"-f {p}", mod, glob or "*"))
             else:
                 self.rules.append((f"-f {p}", None, p))
         for m in modules:
-            _require_module(m, f"--module {m}")
+            _require_module(m, f"--module {m}", script_dir)
             self.rules.append((f"--module {m}", m, "*"))
         self.all_script = all_script
         self.script_dir = os.path.realpath(script_dir) if script_dir else None
@@ -120,15 +125,26 @@ class Selector:
         return [label for label, n in self.matched.items() if n == 0]
 
 
-def _require_module(name, what):
-    try:
-        import importlib.util
+def _require_module(name, what, path0=None):
+    """Check that the program will find module ``name``: look where it will
+    look, with its own sys.path[0] (its script's folder, or the current one
+    for -m), not profkit's (the folder of the ``profkit`` command)."""
+    import importlib.util
 
+    saved = sys.path[:]
+    if path0 is not None:
+        sys.path[:1] = [path0]
+    try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
         raise ProfkitError(f"{what}: cannot find module {name!r} ({exc})") from None
+    finally:
+        sys.path[:] = saved
     if spec is None:
         raise ProfkitError(f"{what}: no module named {name!r}")
+
+
+_SOURCE_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader)
 
 
 class _ScanFinder:  # a sys.meta_path finder; importlib.abc costs more to import than it gives
@@ -137,10 +153,20 @@ class _ScanFinder:  # a sys.meta_path finder; importlib.abc costs more to import
 
     def __init__(self, selector):
         self.selector = selector
+        self._busy = _local()  # per thread: a find_spec of ours is running
 
     def find_spec(self, fullname, path=None, target=None):
-        import importlib.machinery
+        # An import made while the other finders search (by a finder, or a
+        # path hook) comes back here: leave it to them, never recurse.
+        if getattr(self._busy, "on", False):
+            return None
+        self._busy.on = True
+        try:
+            return self._find_spec(fullname, path, target)
+        finally:
+            self._busy.on = False
 
+    def _find_spec(self, fullname, path, target):
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
@@ -148,8 +174,7 @@ class _ScanFinder:  # a sys.meta_path finder; importlib.abc costs more to import
             if spec is None:
                 continue
             loader = spec.loader
-            if isinstance(loader, (importlib.machinery.SourceFileLoader,
-                                   importlib.machinery.SourcelessFileLoader)):
+            if isinstance(loader, _SOURCE_LOADERS):
                 spec.loader = _ScanningLoader(loader, self.selector)
                 spec.loader_state = getattr(spec, "loader_state", None)
             return spec

@@ -1,11 +1,13 @@
 """The program's side of ``profkit run``.
 
 ``profkit run script.py`` samples memory from its own process and starts the
-program as ``python -m profkit._stamp FD script.py args...``.  Here the
-program runs as ``__main__`` (see _runner), and every call of a function
-marked ``@profile`` appends one FUNC line to the ``.dat`` file on descriptor
-FD when it returns: its name, the memory and time at its start and end, and
-how deeply it was nested.  Memory is read in C from a kept /proc descriptor.
+program as ``python -c BOOT DIR FD READY script.py args...`` (see
+``command``).  Here the program runs as ``__main__`` (see _runner), and every
+call of a function marked ``@profile`` appends one FUNC line to the ``.dat``
+file on descriptor FD when it returns: its name, the memory and time at its
+start and end, and how deeply it was nested.  Memory is read in C from a kept
+/proc descriptor.  One byte on descriptor READY tells profkit the program
+itself started.
 """
 import os
 import sys
@@ -97,12 +99,36 @@ class _Block:
         return False
 
 
+# The child imports the profkit that started it, from the folder holding it
+# (DIR), and not the one ``python -m`` would find first in the current folder;
+# the program then gets its own sys.path[0] from _runner, as under python.
+_BOOT = """\
+import sys
+home = sys.argv.pop(1)
+if sys.path and sys.path[0] == "":
+    sys.path[0] = home
+else:
+    sys.path.insert(0, home)
+from profkit._stamp import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def command(fd, ready_fd, python_target):
+    """The command line that runs ``python_target`` (the words after
+    ``python``) stamped into descriptor ``fd``."""
+    home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [sys.executable, "-c", _BOOT, home, str(fd), str(ready_fd)] + list(python_target)
+
+
 def main(argv):
     from profkit import _runner, _state
     from profkit.errors import ProfkitError
 
     fd = int(argv[0])
-    rest = argv[1:]
+    ready = int(argv[1])
+    os.set_inheritable(ready, False)
+    rest = argv[2:]
     try:
         if rest[:1] == ["-m"]:
             target = _runner.load_target(module=rest[1], args=rest[2:])
@@ -111,9 +137,11 @@ def main(argv):
     except ProfkitError as exc:
         print(f"profkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    os.write(ready, b"1")  # the program runs from here on
+    os.close(ready)
     stamper = Stamper(fd)
     with _state.builtin_profile(stamper), _state.line_profiler(stamper):
-        outcome = _runner.run_target(target, _nothing, _nothing)
+        outcome = _runner.run_target(target, _nothing, _nothing, keep_streams=False)
     return _runner.finish(outcome)
 
 

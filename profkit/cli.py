@@ -98,38 +98,36 @@ def cmd_func(argv):
     if script is None and module is None:
         parser.error("a script or -m module to profile is required")
     outfile = check_writable(opts.outfile) if opts.outfile else None
+    shown = os.path.relpath(outfile) if outfile else None  # from here: the program may chdir
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
     prof = Profile(builtins=not opts.no_builtins, all_threads=not opts.main_thread_only)
     prof._hidden_files = frozenset({_runner.__file__})
-    prof._hidden_labels = frozenset({f"<method '_pause_thread' of '{_engine_type_name()}' objects>"})
     # Scripts marked up for kernprof (a bare @profile) run here too.
     with _builtin_profile(_passthrough):
         outcome = _runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)
+    out = outcome.stdout  # not sys.stdout: the program may have closed or replaced it
     try:
         if outfile is not None:
             prof.dump_stats(outfile)
-            print(f"profkit: wrote {os.path.relpath(outfile)} (read it with: "
-                  f"python -m pstats {os.path.relpath(outfile)})", file=sys.stderr)
+            print(f"profkit: wrote {shown} (read it with: python -m pstats {shown})",
+                  file=outcome.stderr)
         else:
-            prof.print_stats(sort)
+            import pstats
+
+            pstats.Stats(prof, stream=out).strip_dirs().sort_stats(sort).print_stats()
+            out.flush()
     except BrokenPipeError:
-        _quiet_stdout()
+        _quiet_stdout(out)
     except OSError as exc:
         raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
     return _runner.finish(outcome)
 
 
-def _engine_type_name():
-    from profkit import _engine
-
-    return f"{_engine.Profiler.__module__}.{_engine.Profiler.__qualname__}"
-
-
-def _quiet_stdout():
+def _quiet_stdout(stream=None):
     # The reader of our output went away (| head): stop writing quietly.
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, (sys.stdout if stream is None else stream).fileno())
 
 
 # ---- profkit lines ----------------------------------------------------------
@@ -201,6 +199,7 @@ def cmd_lines(argv):
     if script is None and module is None:
         parser.error("a script or -m module to profile is required")
     outfile = check_writable(opts.outfile or _default_lprof_path(script, module))
+    shown = os.path.relpath(outfile)  # from here: the program may chdir
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
     from profkit import _engine
@@ -231,28 +230,31 @@ def cmd_lines(argv):
         lprof.dump(stats, outfile)
     except OSError as exc:
         raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
-    shown = stats
+    report = stats
     if opts.all:
         ranked = sorted(stats.timings.items(), key=lambda kv: -sum(t for _, _, t in kv[1]))
         ranked = [kv for kv in ranked if sum(h for _, h, _ in kv[1])][:TOP_FUNCTIONS]
-        shown = lprof.LineStats(dict(ranked), stats.unit)
+        report = lprof.LineStats(dict(ranked), stats.unit)
+    # The report and messages go where profkit's own output went when it
+    # started, whatever the program did to sys.stdout and sys.stderr.
+    out, err = outcome.stdout, outcome.stderr
     try:
         if not stats.timings:
             print("profkit lines: no function was profiled: mark functions with @profile, "
-                  "or choose them with -f PATTERN, --module MOD or --all", file=sys.stderr)
+                  "or choose them with -f PATTERN, --module MOD or --all", file=err)
         else:
-            lprof.show_text(shown.timings, shown.unit, output_unit=opts.unit,
+            lprof.show_text(report.timings, report.unit, output_unit=opts.unit, stream=out,
                             stripzeros=opts.skip_zero, summarize=True)
-            sys.stdout.flush()
-        print(f"profkit: wrote {os.path.relpath(outfile)} (show it again with: "
-              f"profkit show {os.path.relpath(outfile)})", file=sys.stderr)
+            out.flush()
+        print(f"profkit: wrote {shown} (show it again with: profkit show {shown})", file=err)
     except BrokenPipeError:
-        _quiet_stdout()
+        _quiet_stdout(out)
     missing = selector.unmatched()
+    code = _runner.finish(outcome)
     if missing:
-        _runner.finish(outcome)
-        raise ProfkitError(f"profkit lines: error: {missing[0]} matched no function")
-    return _runner.finish(outcome)
+        print(f"profkit lines: error: {missing[0]} matched no function", file=err)
+        return 2
+    return code
 
 
 def _nothing():
@@ -378,6 +380,7 @@ def cmd_mem(argv):
     if script is None and module is None:
         _mem_parser().error("a script or -m module to profile is required")
     outfile = check_writable(opts.outfile) if opts.outfile else None
+    shown = os.path.relpath(outfile) if outfile else None  # from here: the program may chdir
     target = _runner.load_target(script=script, module=module, args=prog_args)
 
     prof = memprof.LineMemoryProfiler(backend=opts.backend)
@@ -405,30 +408,30 @@ def cmd_mem(argv):
                 prof.disable_by_count()
     stats = prof.get_stats()
     nothing_marked = not prof.functions and not selector.active
+    out, err = outcome.stdout, outcome.stderr  # as in cmd_lines
     try:
         if nothing_marked:
             print("profkit mem: error: no function was profiled: mark functions with @profile, "
-                  "or choose them with -f PATTERN or --module MOD", file=sys.stderr)
+                  "or choose them with -f PATTERN or --module MOD", file=err)
         elif not stats.functions:
-            print("profkit mem: the profiled functions never ran", file=sys.stderr)
+            print("profkit mem: the profiled functions never ran", file=err)
         else:
-            memprof.show_results(stats, precision=opts.precision)
-            sys.stdout.flush()
+            memprof.show_results(stats, stream=out, precision=opts.precision)
+            out.flush()
             for hint in memprof.hints(stats):
-                print(f"profkit mem: {hint}", file=sys.stderr)
+                print(f"profkit mem: {hint}", file=err)
         if outfile is not None:
             stats.dump(outfile)
-            print(f"profkit: wrote {os.path.relpath(outfile)} (show it again with: "
-                  f"profkit show {os.path.relpath(outfile)})", file=sys.stderr)
+            print(f"profkit: wrote {shown} (show it again with: profkit show {shown})", file=err)
     except BrokenPipeError:
-        _quiet_stdout()
+        _quiet_stdout(out)
     except OSError as exc:
         raise ProfkitError(f"cannot write {outfile!r}: {exc.strerror or exc}", exit_code=1) from None
     missing = selector.unmatched()
-    if missing:
-        _runner.finish(outcome)
-        raise ProfkitError(f"profkit mem: error: {missing[0]} matched no function")
     code = _runner.finish(outcome)
+    if missing:
+        print(f"profkit mem: error: {missing[0]} matched no function", file=err)
+        return 2
     return code if code or not nothing_marked else 1
 
 
@@ -501,6 +504,23 @@ def cmd_run(argv):
     result = memtime.record(words if python_target is None else None, path, cmdline,
                             opts.interval, opts.backend, opts.include_children, opts.multiprocess,
                             python_target)
+    status = result.status
+    if result.started is False:
+        # The interpreter, or profkit's side of it, failed before the
+        # program's first line: the samples are not the program's.
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+        how = f"killed by {memtime.signal_name(sig)}" if sig else f"exit status {os.WEXITSTATUS(status)}"
+        print(f"profkit run: error: the program did not start ({how}); nothing was recorded",
+              file=sys.stderr)
+        if sig == signal.SIGINT:
+            sys.stderr.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        return 128 + sig if sig else os.WEXITSTATUS(status) or 1
     summary = result.summary
     if summary and summary["count"]:
         elapsed = summary["peak_time"] - summary["first_time"]
@@ -517,7 +537,6 @@ def cmd_run(argv):
     else:
         print("profkit run: the program ended before its first sample", file=sys.stderr)
     print(f"profkit run: wrote {os.path.relpath(path)} (draw it with: profkit plot)", file=sys.stderr)
-    status = result.status
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGINT:

@@ -48,7 +48,6 @@ class Profile(_engine.Profiler):
         # Source files whose functions are left out of the stats: the CLI
         # hides its own runner this way.
         self._hidden_files = frozenset()
-        self._hidden_labels = frozenset()
 
     # -- raw data ---------------------------------------------------------
     def getstats(self):
@@ -95,9 +94,7 @@ class Profile(_engine.Profiler):
                 callers[func] = nc, cc, inline, total
 
     def _is_hidden(self, code):
-        if isinstance(code, str):
-            return code in self._hidden_labels
-        return code.co_filename in self._hidden_files
+        return not isinstance(code, str) and code.co_filename in self._hidden_files
 
     # -- reporting --------------------------------------------------------
     def print_stats(self, sort=-1):

@@ -155,9 +155,12 @@ def _group_children(children):
 
 
 class RunResult:
-    def __init__(self, path, status, rusage, summary, sampler_cpu, own_rss):
+    def __init__(self, path, status, rusage, summary, sampler_cpu, own_rss, started=None):
         self.path = path
         self.status = status        # os.wait4 status
+        # for a python_target: whether the program itself started (False:
+        # the interpreter or profkit's side of it failed first)
+        self.started = started
         self.rusage = rusage
         self.summary = summary      # Sampler.summary(), or None
         self.sampler_cpu = sampler_cpu  # CPU seconds profkit used while the program ran
@@ -179,14 +182,21 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
     try:
         os.write(fd, f"CMDLINE {cmdline}\n".encode("utf-8", "replace"))
         pass_fds = ()
+        ready = None
         if python_target is not None:
-            argv = [sys.executable, "-m", "profkit._stamp", str(fd)] + list(python_target)
-            pass_fds = (fd,)
+            from profkit import _stamp
+
+            ready, ready_w = os.pipe()
+            argv = _stamp.command(fd, ready_w, python_target)
+            pass_fds = (fd, ready_w)
         own_rss = _engine.self_rss()
         try:
             child = subprocess.Popen(argv, pass_fds=pass_fds)
         except OSError as exc:
             raise ProfkitError(f"cannot start {argv[0]!r}: {exc.strerror or exc}", exit_code=1) from None
+        finally:
+            if ready is not None:
+                os.close(ready_w)
         # Ctrl-C in a terminal reaches the whole process group: the program
         # decides what it means, and we stay to close the file.
         saved_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -210,9 +220,18 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         if summary is not None and summary["write_errno"]:
             err = os.strerror(summary["write_errno"])
             print(f"profkit run: warning: writing {path} failed part way: {err}", file=sys.stderr)
-        return RunResult(path, status, rusage, summary, cpu, own_rss)
+        started = None
+        if ready is not None:
+            os.set_blocking(ready, False)  # a descendant may hold the other end
+            try:
+                started = os.read(ready, 1) == b"1"
+            except BlockingIOError:
+                started = False
+        return RunResult(path, status, rusage, summary, cpu, own_rss, started)
     finally:
         os.close(fd)
+        if ready is not None:
+            os.close(ready)
 
 
 def _exit_code(status):

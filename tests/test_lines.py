@@ -13,7 +13,7 @@ import time
 import pytest
 
 import profkit
-from conftest import EXAMPLES, WORKLOADS, write
+from conftest import ENTRIES, EXAMPLES, WORKLOADS, write
 from profkit.formats import lprof
 
 TIME = os.path.join(EXAMPLES, "time")
@@ -332,6 +332,7 @@ def test_linalg_hot_line_with_decorator_and_with_pattern(cli, tmp_path):
         assert rows[hot][0] == 20000
 
 
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
 def test_patterns_reach_every_kind_of_function(cli, tmp_path):
     write(tmp_path / "helper.py", "def helped(x):\n    return x * 2\n")
     script = write(tmp_path / "kinds.py", (
@@ -384,6 +385,7 @@ def test_patterns_reach_every_kind_of_function(cli, tmp_path):
     assert all(v[0] >= 1 for (f, text), v in hits.items() if text.startswith("return"))
 
 
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
 def test_module_and_all(cli, tmp_path):
     write(tmp_path / "lib.py", "def a():\n    return 1\ndef b():\n    return a() + 1\n")
     script = write(tmp_path / "app.py", (
@@ -418,6 +420,7 @@ def test_profile_import_works_under_profkit_lines(cli, tmp_path):
     assert table(r.stdout)[("f", "return 1")][0] == 2
 
 
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
 @pytest.mark.parametrize("args, message", [
     (["lines", "-f", "nosuchmod:func", "x.py"], "profkit: error: -f nosuchmod:func: no module named 'nosuchmod'"),
     (["lines", "--module", "nosuchmod", "x.py"], "profkit: error: --module nosuchmod: no module named 'nosuchmod'"),
@@ -431,6 +434,7 @@ def test_bad_input_lines(cli, tmp_path, args, message):
     assert r.stderr.splitlines() == [message]
 
 
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
 def test_pattern_matching_nothing_is_an_error_after_the_report(cli, tmp_path):
     write(tmp_path / "x.py", "def f():\n    return 1\nf()\n")
     r = cli("lines", "-f", "f", "-f", "nothing_like_this", "x.py")

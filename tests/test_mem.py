@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import profkit
-from conftest import EXAMPLES, RSS_FALLS_ON_FREE, write
+from conftest import ENTRIES, EXAMPLES, RSS_FALLS_ON_FREE, write
 from profkit.memprof import LineMemoryProfiler, show_results
 
 MIB = 1048576
@@ -211,6 +211,7 @@ def test_memory_profiler_imports_run_unchanged(cli, tmp_path):
     assert "def f():" in report and re.search(r"\d+\.\d{3} MiB", report)
 
 
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
 def test_profkit_profile_and_name_patterns(cli, tmp_path):
     script = write(tmp_path / "pat.py", textwrap.dedent("""\
         from profkit import profile

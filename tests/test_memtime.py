@@ -1,5 +1,6 @@
 """Memory over time: profkit run / plot / peak / list / clean, the .dat
 format, and profkit.memory_usage, tested as a user runs them."""
+import json
 import os
 import re
 import shutil
@@ -247,6 +248,76 @@ def test_run_bad_input_is_one_line(cli, tmp_path):
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and text in lines[0], (args, r.stderr)
         assert "Traceback" not in r.stderr
+
+
+SAMPLED = re.compile(r"profkit run: \d+ samples; peak [\d.]+ MiB at [\d.]+ s"
+                     r"( \(the kernel's peak RSS: [\d.]+ MiB\))?$")
+SAMPLING_COST = re.compile(r"profkit run: sampling used \d+ ms of CPU \([\d.]+% of one core\)$")
+
+
+@pytest.mark.parametrize("cli", ["script"], indirect=True)  # python -m would import ./profkit itself
+@pytest.mark.parametrize("target", [["app/show.py"], ["-m", "show"]])
+def test_run_program_gets_the_profkit_that_started_it_and_pythons_sys_path(cli, tmp_path, target):
+    # Run from a folder holding another profkit/ package (a checkout, say):
+    # the program still runs under the profkit that started it, and its
+    # sys.path is the one plain python gives it (sys.path[0]: the script's
+    # folder; for -m, the current one).
+    os.mkdir(tmp_path / "profkit")
+    write(tmp_path / "profkit" / "__init__.py",
+          "raise ImportError('not the profkit that started the run')\n")
+    os.mkdir(tmp_path / "app")
+    show = "import json, sys\nprint(json.dumps(sys.path))\n"
+    write(tmp_path / "app" / "show.py", show)
+    write(tmp_path / "show.py", show)
+    r = cli("run", "-o", "x.dat", *target)
+    assert r.returncode == 0, r.stderr
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    plain = subprocess.run([sys.executable, *target], cwd=str(tmp_path), env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads(r.stdout) == json.loads(plain.stdout)
+    folder = tmp_path / "app" if target[0] != "-m" else tmp_path
+    assert json.loads(r.stdout)[0] == os.path.realpath(folder)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 4, r.stderr
+    assert lines[0] == "profkit run: sampling every 0.1 s into x.dat"
+    assert SAMPLED.match(lines[1]) and SAMPLING_COST.match(lines[2]), r.stderr
+    assert lines[3] == "profkit run: wrote x.dat (draw it with: profkit plot)"
+    assert records(tmp_path / "x.dat")[0] == ["CMDLINE", os.path.basename(sys.executable)] + target
+
+
+@pytest.mark.parametrize("failure", ["script gone", "interpreter fails"])
+def test_run_says_when_the_program_never_started(tmp_path, monkeypatch, capfd, failure):
+    # The child fails before the program's first line: one line says so, in
+    # place of a summary of samples that are not the program's, the exit
+    # status is the child's, and no .dat file is left.
+    from profkit import _runner, cli
+
+    monkeypatch.chdir(tmp_path)
+    if failure == "script gone":
+        # as if the script vanished between profkit's check and the start
+        monkeypatch.setattr(_runner, "load_target", lambda **kwargs: None)
+        expected = ["profkit: error: can't open file 'p.py': [Errno 2] No such file or directory"]
+        status = 2
+    else:
+        write(tmp_path / "p.py", "print('ran')\n")
+        # python itself cannot start: no standard library there
+        monkeypatch.setenv("PYTHONHOME", str(tmp_path / "nowhere"))
+        expected = None
+        status = 1
+    code = cli.main(["run", "-o", "x.dat", "p.py"])
+    out, err = capfd.readouterr()
+    assert code == status
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == "profkit run: sampling every 0.1 s into x.dat"
+    assert lines[-1] == (f"profkit run: error: the program did not start (exit status {status}); "
+                         "nothing was recorded")
+    if expected is not None:
+        assert lines[1:-1] == expected
+    else:
+        assert "Fatal Python error" in err  # python's own words on why
+    assert not os.path.exists(tmp_path / "x.dat")
 
 
 # ---- the .dat format ---------------------------------------------------------
