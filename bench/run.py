@@ -114,7 +114,7 @@ VARIANTS: Dict[str, Variant] = {
     # .dat file: mprof (memory_profiler) with psutil in a Python loop, profkit
     # with a C thread reading /proc/<pid>/statm.  For a .py script, mprof runs
     # the child as `python -m memory_profiler --timestamp` (its @profile
-    # stamps FUNC lines), and profkit through profkit/_stamp.py.  mprof's
+    # stamps FUNC lines), and profkit through profkit/timeline_child.py.  mprof's
     # short option is -T, not -i.  -E: without it mprof exits 0 whatever the
     # program's exit status, and a failed run would be timed as a good one.
     "mprof": Variant(("{python}", "-m", "mprof", "run", "-E", "-o", "{out}", "--interval", "0.01",

@@ -10,30 +10,42 @@ Drop-in APIs: ``profkit.Profile`` for ``cProfile.Profile`` (with
 ``profkit.run`` and ``profkit.runctx``), ``profkit.LineProfiler`` for
 ``line_profiler.LineProfiler``, ``profkit.memory_usage`` for
 ``memory_profiler.memory_usage``, and ``profkit.profile``, the decorator.
-"""
-from profkit.funcprof import Profile, run, runctx
 
-__version__ = "0.1.0"
+Every name loads on first use: ``import profkit`` loads neither the C engine
+nor any profiler, so ``profkit plot``, ``profkit show``, the child of
+``profkit run`` and code that only marks functions with ``@profile`` pay
+nothing for what they do not use.
+"""
+import sys
+
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it from here
 __all__ = ["Profile", "run", "runctx", "LineProfiler", "LineStats", "LineMemoryProfiler",
            "memory_usage", "profile", "__version__"]
 
+# name -> the module that defines it, imported on first use
+_LAZY = {
+    "Profile": "profkit.funcprof",
+    "run": "profkit.funcprof",
+    "runctx": "profkit.funcprof",
+    "LineProfiler": "profkit.lineprof",
+    "LineStats": "profkit.formats.lprof",
+    "LineMemoryProfiler": "profkit.memprof",
+    "memory_usage": "profkit.memtime",
+}
+
 
 def __getattr__(name):
-    # The line profiler's modules load on first use, keeping `profkit func`
-    # and `import profkit` quick to start.
-    if name in ("LineProfiler", "LineStats"):
-        from profkit import lineprof
+    if name == "_engine":  # profkit._engine without an import statement, as before
+        import profkit._engine
 
-        return getattr(lineprof, name)
-    if name == "LineMemoryProfiler":
-        from profkit.memprof import LineMemoryProfiler
-
-        return LineMemoryProfiler
-    if name == "memory_usage":
-        from profkit.memtime import memory_usage
-
-        return memory_usage
-    raise AttributeError(f"module 'profkit' has no attribute {name!r}")
+        return profkit._engine
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'profkit' has no attribute {name!r}")
+    __import__(where)
+    value = getattr(sys.modules[where], name)
+    globals()[name] = value  # the next lookup finds it directly
+    return value
 
 
 def profile(func=None, **options):
@@ -47,9 +59,9 @@ def profile(func=None, **options):
     """
     if func is None:
         return lambda f: profile(f, **options)
-    from profkit import _state
+    from profkit import marking
 
-    prof = _state.current_line_profiler()
+    prof = marking.current_line_profiler()
     if prof is not None:
         return prof(func, **options) if options else prof(func)
     return func

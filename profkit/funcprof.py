@@ -14,7 +14,7 @@ from collections import namedtuple
 from profkit import _engine
 from profkit.formats import pstats_io
 
-__all__ = ["Profile", "run", "runctx", "profiler_entry", "profiler_subentry"]
+__all__ = ["Profile", "run", "runctx", "profile_script", "profiler_entry", "profiler_subentry"]
 
 
 # One callee of a profiler_entry, as in ``_lsprof.profiler_subentry``.
@@ -97,11 +97,21 @@ class Profile(_engine.Profiler):
         return not isinstance(code, str) and code.co_filename in self._hidden_files
 
     # -- reporting --------------------------------------------------------
+    def function_table(self):
+        """Stop profiling and return the results as the reports' model
+        (``report.model.FunctionTable``)."""
+        from profkit.report.model import FunctionTable
+
+        self.create_stats()
+        return FunctionTable(self.stats)
+
     def print_stats(self, sort=-1):
         """Print the table ``python -m cProfile`` prints, ordered by ``sort``."""
-        import pstats
+        from profkit import report
+        from profkit.report import model, text
 
-        pstats.Stats(self).strip_dirs().sort_stats(sort).print_stats()
+        text.preload(model.FunctionTable)
+        report.write(self.function_table(), sort=sort)
 
     def dump_stats(self, file):
         """Write a pstats file (atomically) that pstats.Stats, snakeviz and
@@ -163,6 +173,19 @@ def run(statement, filename=None, sort=-1):
 def runctx(statement, globals, locals, filename=None, sort=-1):
     """Like ``cProfile.runctx``: profile ``exec(statement, globals, locals)``."""
     return _run_and_report(Profile(), statement, filename, sort, globals, locals)
+
+
+def profile_script(target, builtins=True, all_threads=True):
+    """``profkit func``: run ``target`` (see runner) under a Profile whose
+    report leaves the runner's frames out; returns (profile, outcome)."""
+    from profkit import marking, runner
+
+    prof = Profile(builtins=builtins, all_threads=all_threads)
+    prof._hidden_files = frozenset({runner.__file__})
+    # Scripts marked up for kernprof (a bare @profile) run here too.
+    with marking.builtin_profile(marking.passthrough):
+        outcome = runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)
+    return prof, outcome
 
 
 if sys.version_info < (3, 11):

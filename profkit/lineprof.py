@@ -1,22 +1,24 @@
 """profkit.LineProfiler: a drop-in for line_profiler.LineProfiler on
-profkit's C line tracer, plus the code-object discovery behind ``profile``,
-``-f PATTERN``, ``--module`` and ``--all``.
+profkit's C line tracer, and how ``profkit lines`` arms it for a script
+(``ScriptLineProfiler``, ``whole_run``, ``run_script``).
 
 Hits follow line_profiler exactly: a line is hit when its interval ends at
 the next event of the same frame, and its time runs from its line event to
 that next event, callees included.  Time while a generator or coroutine is
 suspended is charged to no line.
 """
-import fnmatch
 import functools
 import types
 from _thread import _local, allocate_lock  # threading's own primitives, without importing it
 
 from profkit import _engine
 
-__all__ = ["LineProfiler", "LineStats", "code_label", "last_line"]
+__all__ = ["LineProfiler", "LineStats", "ScriptLineProfiler", "code_label", "last_line",
+           "profile_script", "run_script", "whole_run"]
 
 UNIT = 1e-9  # stored times are nanoseconds
+CO_GENERATOR = 0x20
+CO_COROUTINE = 0x80
 
 
 def __getattr__(name):
@@ -26,9 +28,6 @@ def __getattr__(name):
 
         return LineStats
     raise AttributeError(f"module 'profkit.lineprof' has no attribute {name!r}")
-CO_NEWLOCALS = 0x02
-CO_GENERATOR = 0x20
-CO_COROUTINE = 0x80
 
 
 def _code_flag(func, flag):
@@ -217,35 +216,23 @@ class LineProfiler:
             @functools.wraps(func)
             def gen_wrapper(*args, **kwds):
                 g = func(*args, **kwds)
-                self.enable_by_count()
-                try:
-                    item = next(g)
-                except StopIteration as stop:
-                    return stop.value
-                finally:
-                    self.disable_by_count()
+                step, value = g.send, None  # the first step: g.send(None) is next(g)
                 while True:
-                    try:
-                        sent = yield item
-                    except GeneratorExit:
-                        g.close()
-                        raise
-                    except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
-                        self.enable_by_count()
-                        try:
-                            item = g.throw(exc)
-                        except StopIteration as stop:
-                            return stop.value
-                        finally:
-                            self.disable_by_count()
-                        continue
                     self.enable_by_count()
                     try:
-                        item = g.send(sent)
+                        item = step(value)
                     except StopIteration as stop:
                         return stop.value
                     finally:
                         self.disable_by_count()
+                    try:
+                        value = yield item
+                        step = g.send
+                    except GeneratorExit:
+                        g.close()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
+                        step, value = g.throw, exc
             return gen_wrapper
         if _code_flag(func, CO_COROUTINE):
             @functools.wraps(func)
@@ -344,30 +331,68 @@ def _members(container, module_name):
     return out
 
 
-# ---- code-object discovery for -f / --module / --all -------------------------
+# ---- a script under `profkit lines` ------------------------------------------
 
 
-def walk_code(code, prefix=""):
-    """Yield (qualified name, code object) for every function and method whose
-    code is nested in ``code`` (a module's code), at any depth.  Qualified
-    names are built as Python builds ``__qualname__``, so they are right on
-    3.9 and 3.10 too, where code objects do not carry one."""
-    for const in code.co_consts:
-        if not isinstance(const, types.CodeType):
-            continue
-        qual = prefix + const.co_name
-        if const.co_flags & CO_NEWLOCALS:  # a function (also lambdas, comprehensions)
-            yield qual, const
-            yield from walk_code(const, qual + ".<locals>.")
-        else:  # a class body: its functions are methods
-            yield from walk_code(const, qual + ".")
+class ScriptLineProfiler:
+    """The ``profile`` a script sees under ``profkit lines``: kernprof's
+    decorator and profiler object in one.  When the line tracer is on for the
+    whole run the decorator only registers the function and returns it
+    unchanged; otherwise (``wrap``) it also wraps it to switch the tracer on
+    while it runs."""
+
+    def __init__(self, wrap=False):
+        # Wrapped calls switch the hook on their own thread only: cheap, and
+        # what kernprof does.
+        self._lp = LineProfiler(all_threads=not wrap)
+        self._wrap = wrap
+
+    def __call__(self, func=None, **_options):
+        if func is None:  # @profile(...): kernprof takes no options; ignore them
+            return self
+        self._lp.add_callable(func)
+        return self._lp.wrap_callable(func) if self._wrap else func
+
+    def __getattr__(self, name):
+        return getattr(self._lp, name)
 
 
-def matches(pattern, qualname, name):
-    """A -f pattern against one function: its qualified name or plain name,
-    as a glob (``make_sparse``, ``Matrix.*``, ``outer.<locals>.inner``)."""
-    return fnmatch.fnmatchcase(qualname, pattern) or fnmatch.fnmatchcase(name, pattern)
+def whole_run(selector):
+    """Whether a script's line tracer stays on for the whole run.
+
+    With sys.monitoring the tracer costs nothing outside the registered
+    functions, so it does, and ``@profile`` needs no wrapper.  The legacy
+    trace hook slows every call, so there, unless functions were chosen by
+    name (``selector.active``), it is on only while a ``@profile`` function
+    runs, as under kernprof.  The same rule serves ``profkit mem``.
+    """
+    return _engine.backend() == "monitoring" or selector.active
 
 
-def _is_synthetic(name):
-    return name.startswith("<") and name.endswith(">")
+def run_script(target, prof, marker, selector, whole):
+    """Run ``target`` (see runner) as ``__main__`` with ``marker`` as its
+    ``profile`` (in builtins and behind ``profkit.profile``), registering
+    the functions ``selector`` chooses with ``prof`` as their code loads.
+    ``prof`` is on for the whole run when ``whole``, else only while marked
+    functions run (``marker`` wraps them).  Returns the runner's Outcome."""
+    from profkit import marking, runner
+
+    selector.profiler = prof
+    selector.scan_code(target.code, "__main__", is_script=True)
+    selector.install()
+    start, stop = (prof.enable, prof.disable) if whole else (None, None)
+    with marking.line_profiler(marker), marking.builtin_profile(marker):
+        try:
+            return runner.run_target(target, start, stop)
+        finally:
+            selector.uninstall()
+            while prof.enable_count:  # a marked call left open by os._exit-like paths or a thread
+                prof.disable_by_count()
+
+
+def profile_script(target, selector):
+    """``profkit lines``: run ``target`` under a ScriptLineProfiler armed
+    for this Python; returns (profiler, outcome)."""
+    whole = whole_run(selector)
+    prof = ScriptLineProfiler(wrap=not whole)
+    return prof, run_script(target, prof, prof, selector, whole)

@@ -9,20 +9,21 @@ Every change of memory goes to one line: the open line of the innermost
 profiled call.  So a line's figures include the functions it calls, except
 the ones that are profiled themselves, whose lines carry their own.
 """
-import types
 import os
 import sys
+import types
 
 from profkit import _engine
-from profkit.errors import ProfkitError
 from profkit.lineprof import LineProfiler, code_label, last_line
+from profkit.report.model import FunctionMemory, MemoryTable
+from profkit.report.text import MIB, source_lines
 
-__all__ = ["LineMemoryProfiler", "MemStats", "show_results", "BACKENDS"]
+__all__ = ["LineMemoryProfiler", "MemStats", "FuncMem", "show_results", "BACKENDS", "hints",
+           "ScriptProfile", "shim_module", "profile_script"]
 
-MIB = 1048576.0
 _WRAPPER_FILE = sys.modules[LineProfiler.__module__].__file__  # its wrappers are no one's caller
 BACKENDS = {"rss": 1, "alloc": 2, "both": 3}
-FORMAT = "profkit-line-memory"
+FuncMem = FunctionMemory  # the per-line figures of one function (report/model.py)
 
 
 def _nested_codes(code):
@@ -34,142 +35,34 @@ def _nested_codes(code):
             yield from _nested_codes(const)
 
 
-class FuncMem:
-    """The per-line figures of one profiled function (bytes)."""
-
-    def __init__(self, filename, first_line, name, last, lines, caller=None, precision=None,
-                 stream=None):
-        self.filename = filename
-        self.first_line = first_line
-        self.name = name
-        self.last = last
-        # lineno -> [occurrences, increment, mem usage, allocated, net, peak]
-        self.lines = lines
-        self.caller = caller
-        self.precision = precision
-        self.stream = stream
-
-    @property
-    def calls(self):
-        row = self.lines.get(self.first_line)
-        return row[0] if row else 0
-
-    def total(self, column):
-        return sum(row[column] for row in self.lines.values())
-
-    def to_json(self):
-        return {"filename": self.filename, "first_line": self.first_line, "name": self.name,
-                "last_line": self.last, "caller": self.caller,
-                "lines": [[ln] + list(row) for ln, row in sorted(self.lines.items())]}
-
-    @classmethod
-    def from_json(cls, d):
-        lines = {int(r[0]): [int(v) for v in r[1:7]] for r in d["lines"]}
-        return cls(str(d["filename"]), int(d["first_line"]), str(d["name"]), int(d["last_line"]),
-                   lines, d.get("caller"))
-
-
-class MemStats:
+class MemStats(MemoryTable):
     """What a LineMemoryProfiler measured: ``functions`` (FuncMem, in the
     order they were registered) and the ``backend`` that measured them."""
-
-    def __init__(self, functions, backend):
-        self.functions = functions
-        self.backend = backend
 
     def show(self, stream=None, precision=1):
         show_results(self, stream=stream, precision=precision)
 
     def dump(self, path):
-        import json
+        from profkit.formats import linemem
 
-        from profkit.formats.atomic import write_atomic
-
-        doc = {"format": FORMAT, "version": 1, "backend": self.backend,
-               "functions": [f.to_json() for f in self.functions]}
-        write_atomic(path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
+        linemem.dump(self, path)
 
     @classmethod
     def load(cls, path):
-        import json
+        """Read a saved report; ValueError (one line) when it is damaged."""
+        from profkit.formats import linemem
 
-        try:
-            with open(path, "rb") as f:
-                doc = json.loads(f.read().decode("utf-8"))
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-                raise ValueError("not a profkit memory report")
-            if doc.get("backend") not in BACKENDS:
-                raise ValueError(f"unknown backend {doc.get('backend')!r}")
-            return cls([FuncMem.from_json(d) for d in doc["functions"]], doc["backend"])
-        except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as exc:
-            raise ProfkitError(f"profkit show: error: {path}: a damaged memory report ({exc})",
-                               exit_code=1) from None
-
-
-# ---- the report ----------------------------------------------------------------
-
-def _mib(value, precision):
-    return f"{value / MIB:{precision + 4}.{precision}f} MiB"
+        return linemem.load(path, cls)
 
 
 def show_results(stats, stream=None, precision=1):
-    """memory_profiler's report: per function, ``Filename: ...`` and the
-    columns ``Line #  Mem usage  Increment  Occurrences  Line Contents``; the
-    ``alloc`` backend puts ``Allocated  Net  Peak`` in place of (``both``:
-    beside) the RSS columns."""
+    """memory_profiler's report of a LineMemoryProfiler or its MemStats (see
+    report/text.py)."""
+    from profkit import report
+
     if isinstance(stats, LineMemoryProfiler):
         stats = stats.get_stats()
-    default_stream = stream
-    rss = stats.backend in ("rss", "both")
-    alloc = stats.backend in ("alloc", "both")
-    for func in stats.functions:
-        out = func.stream or default_stream or sys.stdout
-        prec = func.precision if func.precision is not None else precision
-        heads = ["Line #"]
-        if rss:
-            heads += ["Mem usage", "Increment"]
-        heads.append("Occurrences")
-        if alloc:
-            heads += ["Allocated", "Net", "Peak"]
-        # memory_profiler's template: '{:>6} {:>12} {:>12}  {:>10}   {}'
-        fmt = "{:>6}" + "".join(("  {:>10}" if h == "Occurrences" else " {:>12}") for h in heads[1:])
-        fmt += "   {}"
-        header = fmt.format(*heads, "Line Contents")
-        out.write(f"Filename: {func.filename}\n\n")
-        out.write(header + "\n")
-        out.write("=" * len(header) + "\n")
-        source = source_lines(func.filename)
-        for lineno in range(func.first_line, func.last + 1):
-            text = source[lineno - 1].rstrip("\n") if 0 < lineno <= len(source) else ""
-            row = func.lines.get(lineno)
-            cells = [str(lineno)]
-            if row is None:
-                cells += [""] * (len(heads) - 1)
-            else:
-                occ, inc, mem, allocated, net, peak = row
-                if rss:
-                    cells += [_mib(mem, prec), _mib(inc, prec)]
-                cells.append(str(occ))
-                if alloc:
-                    cells += [_mib(allocated, prec), _mib(net, prec), _mib(peak, prec)]
-            out.write(fmt.format(*cells, text).rstrip() + "\n")
-        out.write("\n\n")
-        if out is not default_stream and hasattr(out, "flush"):
-            out.flush()
-
-
-def source_lines(filename):
-    """The lines of a source file, as linecache gives them, without loading
-    tokenize for the usual UTF-8 file."""
-    try:
-        with open(filename, "rb") as f:
-            return f.read().decode("utf-8").splitlines(True)
-    except UnicodeDecodeError:
-        import linecache  # a PEP 263 coding line: let it find the encoding
-
-        return linecache.getlines(filename)
-    except OSError:
-        return []
+    report.write(stats, stream=stream, precision=precision)
 
 
 def hints(stats):
@@ -419,7 +312,6 @@ class ScriptProfile:
 def shim_module(script_profile):
     """A stand-in ``memory_profiler`` module for scripts that import its
     decorator, so they run unchanged under ``profkit mem``."""
-    import types
 
     def memory_usage(*args, **kwargs):
         from profkit.memtime import memory_usage as real
@@ -434,3 +326,25 @@ def shim_module(script_profile):
     mod.memory_usage = memory_usage
     mod.__profkit__ = True
     return mod
+
+
+def profile_script(target, selector, backend="rss"):
+    """``profkit mem``: run ``target`` (see runner) with memory_profiler's
+    decorator as its ``profile`` and the stand-in ``memory_profiler`` module
+    in sys.modules, the tracer switched as ``lineprof.whole_run`` rules;
+    returns (LineMemoryProfiler, outcome)."""
+    from profkit import lineprof
+
+    prof = LineMemoryProfiler(backend=backend)
+    whole = lineprof.whole_run(selector)
+    marker = ScriptProfile(prof, wrap=not whole)
+    saved = sys.modules.get("memory_profiler")
+    sys.modules["memory_profiler"] = shim_module(marker)
+    try:
+        outcome = lineprof.run_script(target, prof, marker, selector, whole)
+    finally:
+        if saved is None:
+            sys.modules.pop("memory_profiler", None)
+        else:
+            sys.modules["memory_profiler"] = saved
+    return prof, outcome

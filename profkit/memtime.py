@@ -4,7 +4,9 @@ Both sample with ``_engine.Sampler``, a C thread that reads /proc at a fixed
 interval and never takes the GIL.  ``profkit run`` samples the program from
 the outside (its own process), so the program pays only for the CPU time of
 a few /proc reads per second on another core; the samples go straight to the
-``.dat`` file as they are taken.
+``.dat`` file as they are taken.  ``record`` returns a ``RunResult``, which
+also says what the run was in words (``describe``, with the rule for when the
+kernel's peak RSS is worth quoting) and what status to exit with.
 """
 import os
 import resource
@@ -155,7 +157,8 @@ def _group_children(children):
 
 
 class RunResult:
-    def __init__(self, path, status, rusage, summary, sampler_cpu, own_rss, started=None):
+    def __init__(self, path, status, rusage, summary, sampler_cpu, own_rss, started=None,
+                 backend="rss", include_children=False):
         self.path = path
         self.status = status        # os.wait4 status
         # for a python_target: whether the program itself started (False:
@@ -167,6 +170,44 @@ class RunResult:
         # profkit's own RSS when it started the program: the kernel counts it
         # in the program's peak (a child starts as a copy of its parent)
         self.own_rss = own_rss
+        self.backend = backend      # what was sampled: rss, pss or uss
+        self.include_children = include_children
+
+    def kernel_peak(self):
+        """The kernel's peak RSS of the program (MiB, from wait4), when it
+        says something the samples do not: only for RSS of the program
+        alone, and only once it is above what the child inherited from
+        profkit at its start, since only then is the figure the program's
+        own.  Else None."""
+        kernel = self.rusage.ru_maxrss / 1024.0
+        if self.include_children or self.backend != "rss" or kernel * 1048576 < self.own_rss * 1.1:
+            return None
+        return kernel
+
+    def describe(self):
+        """The run in a line or two, for people: how many samples, the
+        peak and when, what sampling cost."""
+        summary = self.summary
+        if not (summary and summary["count"]):
+            return ["the program ended before its first sample"]
+        elapsed = summary["peak_time"] - summary["first_time"]
+        kernel = self.kernel_peak()
+        note = "" if kernel is None else f" (the kernel's peak RSS: {kernel:.1f} MiB)"
+        span = max(summary["last_time"] - summary["first_time"], 1e-9)
+        return [f"{summary['count']} samples; peak {summary['peak']:.1f} MiB at "
+                f"{elapsed:.2f} s{note}",
+                f"sampling used {self.sampler_cpu * 1e3:.0f} ms of CPU "
+                f"({100 * self.sampler_cpu / span:.2f}% of one core)"]
+
+    def killed_by(self):
+        """The signal that ended the program, or 0."""
+        return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else 0
+
+    def exit_code(self):
+        """The status profkit returns for the program: its own, or 128 + the
+        signal that killed it, as a shell reports it."""
+        sig = self.killed_by()
+        return 128 + sig if sig else os.WEXITSTATUS(self.status)
 
 
 def record(argv, path, cmdline, interval, backend="rss", include_children=False,
@@ -184,10 +225,10 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         pass_fds = ()
         ready = None
         if python_target is not None:
-            from profkit import _stamp
+            from profkit import timeline_child
 
             ready, ready_w = os.pipe()
-            argv = _stamp.command(fd, ready_w, python_target)
+            argv = timeline_child.command(fd, ready_w, python_target)
             pass_fds = (fd, ready_w)
         own_rss = _engine.self_rss()
         try:
@@ -227,7 +268,8 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
                 started = os.read(ready, 1) == b"1"
             except BlockingIOError:
                 started = False
-        return RunResult(path, status, rusage, summary, cpu, own_rss, started)
+        return RunResult(path, status, rusage, summary, cpu, own_rss, started, backend,
+                         include_children)
     finally:
         os.close(fd)
         if ready is not None:

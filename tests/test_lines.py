@@ -15,6 +15,7 @@ import pytest
 import profkit
 from conftest import ENTRIES, EXAMPLES, WORKLOADS, write
 from profkit.formats import lprof
+from profkit.report import text as text_report
 
 TIME = os.path.join(EXAMPLES, "time")
 MONITORING = sys.version_info >= (3, 12) and os.environ.get("PROFKIT_BACKEND") != "legacy"
@@ -248,7 +249,7 @@ def test_report_layout_is_line_profilers():
     with open(path) as f:
         first = f.read().splitlines().index("def boom():") + 1
     out = io.StringIO()
-    lprof.show_func(path, first, "boom", [(first + 1, 2, 3000)], 1e-9, output_unit=1e-6, stream=out)
+    text_report.show_func(path, first, "boom", [(first + 1, 2, 3000)], 1e-9, output_unit=1e-6, stream=out)
     assert out.getvalue().splitlines() == [
         "Total time: 3e-06 s",
         f"File: {path}",

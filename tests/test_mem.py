@@ -357,10 +357,10 @@ def test_profile_decorator_is_a_no_op_outside_profkit_mem():
     ["--precision=0", "-b", "alloc"], ["--backend", "both", "-f", "x", "-f", "y"],
 ])
 def test_quick_option_reading_agrees_with_argparse(words):
-    from profkit import cli
+    from profkit.cli import mem
 
-    quick = cli._quick_mem_options(words)
-    full = cli._mem_parser().parse_args(words)
+    quick = mem.quick_options(words)
+    full = mem.parser().parse_args(words)
     assert quick is not None
     assert vars(quick) == vars(full)
 
@@ -368,6 +368,6 @@ def test_quick_option_reading_agrees_with_argparse(words):
 @pytest.mark.parametrize("words", [["-h"], ["-p", "12"], ["-b", "psutil"], ["--prec", "2"], ["-p3"],
                                    ["-o"], ["--unknown"]])
 def test_quick_option_reading_leaves_the_unusual_to_argparse(words):
-    from profkit import cli
+    from profkit.cli import mem
 
-    assert cli._quick_mem_options(words) is None
+    assert mem.quick_options(words) is None

@@ -291,12 +291,12 @@ def test_run_says_when_the_program_never_started(tmp_path, monkeypatch, capfd, f
     # The child fails before the program's first line: one line says so, in
     # place of a summary of samples that are not the program's, the exit
     # status is the child's, and no .dat file is left.
-    from profkit import _runner, cli
+    from profkit import cli, runner
 
     monkeypatch.chdir(tmp_path)
     if failure == "script gone":
         # as if the script vanished between profkit's check and the start
-        monkeypatch.setattr(_runner, "load_target", lambda **kwargs: None)
+        monkeypatch.setattr(runner, "load_target", lambda **kwargs: None)
         expected = ["profkit: error: can't open file 'p.py': [Errno 2] No such file or directory"]
         status = 2
     else:

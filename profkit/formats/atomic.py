@@ -5,25 +5,6 @@ the previous file (if any) intact.
 """
 import os
 
-from profkit.errors import ProfkitError
-
-
-def check_writable(path):
-    """Raise ProfkitError (exit 2) unless ``path`` can be created or replaced.
-
-    Called before the profiled program starts, so a typo in ``-o`` costs the
-    user nothing.  Returns the absolute path: the program may chdir.
-    """
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise ProfkitError(f"cannot write {path!r}: it is a directory")
-    if not os.path.isdir(folder):
-        raise ProfkitError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ProfkitError(f"cannot write {path!r}: permission denied")
-    return path
-
 
 def write_atomic(path, data):
     """Write ``data`` (bytes) to ``path`` through a temporary file and a rename.

@@ -151,32 +151,6 @@ def list_files(folder="."):
     return sorted(n for n in names if _DAT_RE.match(n))
 
 
-def resolve(args, folder="."):
-    """File arguments as mprof takes them: paths, or indices into
-    ``list_files()`` (0 the oldest, -1 the newest).  No argument: the newest."""
-    files = list_files(folder)
-    if not args:
-        if not files:
-            raise ProfkitError("no mprofile_*.dat file in this folder: record one with "
-                               "'profkit run script.py', or name a file", exit_code=1)
-        return [_join(folder, files[-1])]
-    out = []
-    for arg in args:
-        if re.fullmatch(r"-?\d+", arg) and not os.path.exists(arg):
-            index = int(arg)
-            try:
-                out.append(_join(folder, files[index]))
-            except IndexError:
-                raise ProfkitError(f"there is no profile number {index} here (profkit list shows "
-                                   f"{len(files)})", exit_code=1) from None
-        else:
-            if not os.path.exists(arg):
-                raise ProfkitError(f"can't open file {arg!r}: [Errno 2] No such file or directory",
-                                   exit_code=1)
-            out.append(arg)
-    return out
-
-
 def stamp_of(name):
     """'HH:MM:SS DD/MM/YYYY' from a default file name, as mprof list shows it."""
     m = _DAT_RE.match(os.path.basename(name))
@@ -184,7 +158,3 @@ def stamp_of(name):
         return ""
     s = m.group(1)
     return f"{s[8:10]}:{s[10:12]}:{s[12:14]} {s[6:8]}/{s[4:6]}/{s[:4]}"
-
-
-def _join(folder, name):
-    return name if folder in (".", "") else os.path.join(folder, name)

@@ -14,6 +14,7 @@ two call counts swap places between the outer tuple and the callers' tuples:
 that is cProfile's layout and pstats depends on it.
 """
 import marshal
+import os
 
 from profkit.formats.atomic import write_atomic
 
@@ -31,6 +32,21 @@ def load(path):
         stats = marshal.loads(data)
     except (EOFError, ValueError, TypeError) as exc:
         raise ValueError(f"{path}: not a pstats file ({exc})") from None
-    if not isinstance(stats, dict):
+    if not isinstance(stats, dict) or not all(
+            isinstance(k, tuple) and len(k) == 3 and isinstance(v, tuple) and len(v) == 5
+            for k, v in stats.items()):
         raise ValueError(f"{path}: not a pstats file")
     return stats
+
+
+def read(path):
+    """Read a pstats file as the reports' model: a FunctionTable that knows
+    the file and when it was written.  Raises as ``load``."""
+    from profkit.report.model import FunctionTable
+
+    stats = load(path)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        mtime = None
+    return FunctionTable(stats, path=path, mtime=mtime)

@@ -22,15 +22,44 @@ Which modules a pattern looks in:
 # The import hook must never import anything itself: any import made while it
 # looks for a module goes through sys.meta_path, and so through the hook
 # again.  What it needs is imported here, before it is installed.
+import fnmatch
 import importlib.machinery
 import os
 import sys
+import types
 from _thread import _local
 
 from profkit.errors import ProfkitError
-from profkit.lineprof import _is_synthetic, matches, unwrap_callable, walk_code
+from profkit.lineprof import unwrap_callable
 
 _VENDOR = ("site-packages", "dist-packages")
+CO_NEWLOCALS = 0x02
+
+
+def walk_code(code, prefix=""):
+    """Yield (qualified name, code object) for every function and method whose
+    code is nested in ``code`` (a module's code), at any depth.  Qualified
+    names are built as Python builds ``__qualname__``, so they are right on
+    3.9 and 3.10 too, where code objects do not carry one."""
+    for const in code.co_consts:
+        if not isinstance(const, types.CodeType):
+            continue
+        qual = prefix + const.co_name
+        if const.co_flags & CO_NEWLOCALS:  # a function (also lambdas, comprehensions)
+            yield qual, const
+            yield from walk_code(const, qual + ".<locals>.")
+        else:  # a class body: its functions are methods
+            yield from walk_code(const, qual + ".")
+
+
+def matches(pattern, qualname, name):
+    """A -f pattern against one function: its qualified name or plain name,
+    as a glob (``make_sparse``, ``Matrix.*``, ``outer.<locals>.inner``)."""
+    return fnmatch.fnmatchcase(qualname, pattern) or fnmatch.fnmatchcase(name, pattern)
+
+
+def _is_synthetic(name):
+    return name.startswith("<") and name.endswith(">")
 
 
 class Selector:

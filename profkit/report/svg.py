@@ -1,11 +1,12 @@
-"""The built-in SVG writer of ``profkit plot``: no dependencies.
+"""The built-in SVG and HTML writer of ``profkit plot``: no dependencies.
 
-Draws the same ``plot.Model`` as the matplotlib renderer: memory lines,
+Draws the same ``plot.Picture`` as the matplotlib writer: memory lines,
 dashed children, shaded function calls (or flame bars with ``--flame``), and
-the peak of each run.  ``html=True`` wraps the SVG in a page with a table of
-the marked functions.
+the peak of each run.  HTML wraps the SVG in a page with a table of the
+marked functions.
 """
 import math
+import sys
 from xml.sax.saxutils import escape
 
 W = 960
@@ -33,6 +34,18 @@ def nice_ticks(hi, count=6):
 
 def _fmt(v):
     return f"{v:g}" if abs(v) < 1e6 else f"{v:.3g}"
+
+
+def write(model, path=None, fmt="svg", stream=None, **_options):
+    """Write the picture as SVG, or as an HTML page (``fmt`` html or htm),
+    to ``path`` (atomically) or else ``stream``."""
+    text = render(model, html=fmt != "svg")
+    if path is None:
+        (stream or sys.stdout).write(text)
+        return
+    from profkit.formats.atomic import write_atomic
+
+    write_atomic(path, text.encode("utf-8"))
 
 
 def render(model, html=False):

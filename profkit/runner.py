@@ -3,7 +3,8 @@
 Every profiling mode goes through here, so all of them agree on what the
 program sees (``sys.argv``, ``sys.path[0]``, ``__main__``), on exit codes, and
 on the rule that the profile is saved whatever way the program ends:
-normally, by raising, by ``sys.exit`` or by Ctrl-C.
+normally, by raising, by ``sys.exit`` or by Ctrl-C.  A Ctrl-C ends profkit
+by SIGINT itself, after the profile is saved, through ``reraise_sigint``.
 
 Usage::
 
@@ -11,6 +12,9 @@ Usage::
     outcome = run_target(target, start=prof.enable, stop=prof.disable)
     ...save the profile; print it to outcome.stdout...
     sys.exit(finish(outcome))
+
+``profkit run`` starts its target in a child process instead: ``target_kind``
+says whether that is a Python script, a module or an executable.
 
 Whatever the program does to ``sys.stdout`` and ``sys.stderr`` (close them,
 replace them), ``outcome.stdout`` and ``outcome.stderr`` are the standard
@@ -22,6 +26,28 @@ import sys
 import types
 
 from profkit.errors import ProfkitError
+
+
+def target_kind(script=None, module=None, command=False):
+    """How ``profkit run`` starts a target: ``"module"`` (``-m``),
+    ``"script"`` (a ``.py`` or ``.pyw`` file) or ``"executable"`` (anything
+    else, and everything after ``--`` when ``command`` is true)."""
+    if module is not None:
+        return "module"
+    if not command and script.endswith((".py", ".pyw")):
+        return "script"
+    return "executable"
+
+
+def executable_problem(name):
+    """Why ``name`` cannot be started as a command (one phrase), or None."""
+    if os.sep not in name:
+        import shutil
+
+        return None if shutil.which(name) is not None else f"no such command: {name!r}"
+    if not (os.path.isfile(name) and os.access(name, os.X_OK)):
+        return f"{name!r} is not an executable file"
+    return None
 
 
 class Target:
@@ -178,8 +204,9 @@ def _flush(stream):
         pass
 
 
-def run_target(target, start, stop, pause=None, keep_streams=True):
-    """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``.
+def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
+    """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``
+    (None: nothing to call).
 
     ``stop()`` always runs, also on SystemExit, KeyboardInterrupt and any
     exception.  Non-daemon threads the program started are waited for before
@@ -203,7 +230,8 @@ def run_target(target, start, stop, pause=None, keep_streams=True):
     code = target.code
     globs = main.__dict__
     try:
-        start()
+        if start is not None:
+            start()
         try:
             try:
                 exec(code, globs)
@@ -214,7 +242,8 @@ def run_target(target, start, stop, pause=None, keep_streams=True):
                 if pause is not None:
                     pause(False)
         finally:
-            stop()
+            if stop is not None:
+                stop()
     except SystemExit as exc:
         outcome.exit_code, outcome.exit_message = _exit_status(exc.code)
     except KeyboardInterrupt as exc:
@@ -298,10 +327,17 @@ def finish(outcome):
         exc.__traceback__ = tb
         sys.excepthook(type(exc), exc, tb)
     if outcome.interrupted:
-        _flush(sys.stdout)
-        _flush(sys.stderr)
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        reraise_sigint()
     return outcome.exit_code
+
+
+def reraise_sigint():
+    """End this process by SIGINT, with the default action, as python ends
+    after an unhandled Ctrl-C: shells and callers then see the status they
+    would see for plain python.  The one place profkit does this."""
+    _flush(sys.stdout)
+    _flush(sys.stderr)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)

@@ -1,5 +1,10 @@
-"""Process-wide state the CLI shares with code the profiled program imports:
-which profiler ``from profkit import profile`` should hand functions to."""
+"""What ``@profile`` means while a program runs under profkit.
+
+``profkit lines``, ``mem`` and ``run`` each give the program a ``profile``
+object: in builtins (as kernprof does) and behind ``from profkit import
+profile``.  This module holds that process-wide choice, so code the program
+imports marks its functions for the profiler that is running, and plain
+``python`` leaves them alone."""
 import contextlib
 
 _line_profiler = None

@@ -1,10 +1,12 @@
-"""``profkit plot``: memory against time from ``.dat`` files.
+"""Memory against time from ``.dat`` files (``profkit plot``), and its
+matplotlib writer.
 
-The picture is built once as a small model (lines, function spans, peaks,
-flame bars) and then drawn by one of two renderers: matplotlib (PNG, PDF and
-whatever else it writes; the ``profkit[plot]`` extra), or the built-in SVG
-writer in ``_svg`` (SVG and HTML, needing nothing).  Both draw the same
-model, so a picture does not change its meaning with its format.
+The picture is built once as a small model (``build``: lines, function
+spans, peaks, flame bars) and then drawn by one of two writers: matplotlib
+here (PNG, PDF and whatever else it writes, or a window; the
+``profkit[plot]`` extra), or the built-in one in ``svg.py`` (SVG and HTML,
+needing nothing).  Both draw the same picture, so it does not change its
+meaning with its format; ``report.write`` picks the writer.
 """
 import os
 
@@ -13,7 +15,6 @@ from profkit.errors import ProfkitError
 # Colours: a qualitative palette that survives print and colour blindness.
 PALETTE = ["#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
            "#000000", "#ee7733", "#009988"]
-BUILTIN_FORMATS = (".svg", ".html", ".htm")
 
 
 class Series:
@@ -29,7 +30,9 @@ class Span:
         self.level, self.color = level, color
 
 
-class Model:
+class Picture:
+    """What ``profkit plot`` draws, in data units (seconds, MiB)."""
+
     def __init__(self, title):
         self.title = title
         self.series = []
@@ -42,7 +45,7 @@ class Model:
 
 def build(datas, title=None, functions=True, flame=False):
     """The picture of one or more ``MprofData``, times from each run's start."""
-    model = Model(title or _default_title(datas))
+    model = Picture(title or _default_title(datas))
     model.flame = flame
     for i, data in enumerate(datas):
         color = PALETTE[i % len(PALETTE)]
@@ -103,22 +106,22 @@ def have_matplotlib():
     return True
 
 
-def render(model, out, show=False):
-    """Write the picture to ``out``; the format is the file's extension."""
-    ext = os.path.splitext(out)[1].lower() if out else ""
-    if out and ext in BUILTIN_FORMATS and not show:
-        from profkit import _svg
+def default_extension():
+    """The picture's format when none is asked for: PNG with matplotlib,
+    else SVG, which needs nothing."""
+    return ".png" if have_matplotlib() else ".svg"
 
-        text = _svg.render(model, html=ext != ".svg")
-        from profkit.formats.atomic import write_atomic
 
-        write_atomic(out, text.encode("utf-8"))
-        return
+def write(model, path=None, fmt=None, stream=None, **_options):
+    """Draw ``model`` with matplotlib into ``path`` (its extension is the
+    format; none: PNG), and open a window when ``fmt`` is ``"window"``."""
+    show = fmt == "window"
     if not have_matplotlib():
+        ext = os.path.splitext(path)[1].lower() if path else ""
         raise ProfkitError("plotting to ." + (ext.lstrip(".") or "png") + " needs matplotlib: "
                            "pip install 'profkit[plot]' (or write SVG, which needs nothing: "
                            "profkit plot -o memory.svg)", exit_code=1)
-    _render_matplotlib(model, out, show)
+    _render_matplotlib(model, path, show)
 
 
 def _render_matplotlib(model, out, show):
@@ -169,8 +172,9 @@ def _render_matplotlib(model, out, show):
         ax.set_xlabel("time (s)")
     fig.tight_layout()
     if out:
-        from profkit.formats.atomic import write_atomic
         import io
+
+        from profkit.formats.atomic import write_atomic
 
         buf = io.BytesIO()
         fmt = os.path.splitext(out)[1].lower().lstrip(".") or "png"

@@ -1,23 +1,31 @@
-"""The program's side of ``profkit run``.
+"""The child process of ``profkit run``: the program's side of the timeline.
 
 ``profkit run script.py`` samples memory from its own process and starts the
 program as ``python -c BOOT DIR FD READY script.py args...`` (see
-``command``).  Here the program runs as ``__main__`` (see _runner), and every
+``command``).  Here the program runs as ``__main__`` (see runner), and every
 call of a function marked ``@profile`` appends one FUNC line to the ``.dat``
 file on descriptor FD when it returns: its name, the memory and time at its
 start and end, and how deeply it was nested.  Memory is read in C from a kept
-/proc descriptor.  One byte on descriptor READY tells profkit the program
-itself started.
+/proc descriptor; the engine loads at the first marked call, so a program
+that marks nothing never loads it.  One byte on descriptor READY tells
+profkit the program itself started.
 """
 import os
 import sys
 import time
 from _thread import get_ident
 
-from profkit import _engine
-
 _MIB = 1048576.0
 _CO_GENERATOR = 0x20
+
+
+def _self_rss():
+    """This process's RSS in bytes; loads the engine on the first call."""
+    global _self_rss
+    from profkit import _engine
+
+    _self_rss = _engine.self_rss
+    return _self_rss()
 
 
 class Stamper:
@@ -37,11 +45,11 @@ class Stamper:
         ident = get_ident()
         depth = self._depth.get(ident, 0) + 1
         self._depth[ident] = depth
-        return ident, depth, _engine.self_rss() / _MIB, time.time()
+        return ident, depth, _self_rss() / _MIB, time.time()
 
     def _leave(self, name, ident, depth, mib0, t0):
         self._depth[ident] = depth - 1
-        line = b"FUNC %s %.4f %.4f %.4f %.4f %d\n" % (name, mib0, t0, _engine.self_rss() / _MIB,
+        line = b"FUNC %s %.4f %.4f %.4f %.4f %d\n" % (name, mib0, t0, _self_rss() / _MIB,
                                                       time.time(), depth)
         if self._fd >= 0:
             try:
@@ -101,7 +109,7 @@ class _Block:
 
 # The child imports the profkit that started it, from the folder holding it
 # (DIR), and not the one ``python -m`` would find first in the current folder;
-# the program then gets its own sys.path[0] from _runner, as under python.
+# the program then gets its own sys.path[0] from the runner, as under python.
 _BOOT = """\
 import sys
 home = sys.argv.pop(1)
@@ -109,7 +117,7 @@ if sys.path and sys.path[0] == "":
     sys.path[0] = home
 else:
     sys.path.insert(0, home)
-from profkit._stamp import main
+from profkit.timeline_child import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -122,7 +130,7 @@ def command(fd, ready_fd, python_target):
 
 
 def main(argv):
-    from profkit import _runner, _state
+    from profkit import marking, runner
     from profkit.errors import ProfkitError
 
     fd = int(argv[0])
@@ -131,22 +139,18 @@ def main(argv):
     rest = argv[2:]
     try:
         if rest[:1] == ["-m"]:
-            target = _runner.load_target(module=rest[1], args=rest[2:])
+            target = runner.load_target(module=rest[1], args=rest[2:])
         else:
-            target = _runner.load_target(script=rest[0], args=rest[1:])
+            target = runner.load_target(script=rest[0], args=rest[1:])
     except ProfkitError as exc:
         print(f"profkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
     os.write(ready, b"1")  # the program runs from here on
     os.close(ready)
     stamper = Stamper(fd)
-    with _state.builtin_profile(stamper), _state.line_profiler(stamper):
-        outcome = _runner.run_target(target, _nothing, _nothing, keep_streams=False)
-    return _runner.finish(outcome)
-
-
-def _nothing():
-    pass
+    with marking.builtin_profile(stamper), marking.line_profiler(stamper):
+        outcome = runner.run_target(target, keep_streams=False)
+    return runner.finish(outcome)
 
 
 if __name__ == "__main__":

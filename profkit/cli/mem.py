@@ -1,0 +1,86 @@
+"""``profkit mem``: line-by-line memory, as ``python -m memory_profiler`` gives.
+
+Its usual options are read without argparse (``_common.read_quickly``):
+start-up time is most of what it costs on a short script (bench/startup.py).
+"""
+import os
+
+from profkit import memprof, report, runner
+from profkit.cli import _common
+from profkit.selection import Selector
+
+DESCRIPTION = ("Line-by-line memory: what python -m memory_profiler reports, for functions "
+               "marked @profile or chosen with -f or --module.")
+BACKENDS = tuple(memprof.BACKENDS)  # rss, alloc, both
+USAGE = ("profkit mem [-o FILE] [-f PATTERN ...] [--module MOD ...] [--precision N] "
+         "[--backend rss|alloc|both] (script.py | -m module) [args ...]")
+
+
+def _precision(value):
+    return int(value) if value.isdecimal() and 0 <= int(value) <= 9 else None
+
+
+def _backend(value):
+    return value if value in BACKENDS else None
+
+
+# option -> (attribute, kind), for the quick reading; parser() must accept
+# exactly the same options.
+OPTIONS = {"-o": ("outfile", None), "--outfile": ("outfile", None),
+           "-f": ("func", _common.APPEND), "--func": ("func", _common.APPEND),
+           "--module": ("module", _common.APPEND),
+           "-p": ("precision", _precision), "--precision": ("precision", _precision),
+           "-b": ("backend", _backend), "--backend": ("backend", _backend)}
+DEFAULTS = {"outfile": None, "func": [], "module": [], "precision": 1, "backend": "rss"}
+
+
+def parser():
+    p = _common.parser("profkit mem", DESCRIPTION, USAGE)
+    p.add_argument("-o", "--outfile", metavar="FILE",
+                   help="also save the report (profkit show FILE prints it again)")
+    _common.add_selection(p)
+    p.add_argument("-p", "--precision", type=_common.precision, default=1, metavar="N",
+                   help="decimals of the MiB figures (default 1)")
+    p.add_argument("-b", "--backend", choices=BACKENDS, default="rss",
+                   help="rss: memory_profiler's columns (default); alloc: exact bytes allocated, "
+                   "net and peak, from allocation hooks; both: all of them")
+    return p
+
+
+def quick_options(words):
+    """The options read without argparse, or None (see _common.read_quickly)."""
+    return _common.read_quickly(words, OPTIONS, DEFAULTS)
+
+
+def main(argv):
+    opts_argv, script, module, prog_args = _common.split_target(argv, set(OPTIONS))
+    opts = quick_options(opts_argv)
+    if opts is None:  # help, or something argparse must explain
+        opts = parser().parse_args(opts_argv)
+    if script is None and module is None:
+        parser().error("a script or -m module to profile is required")
+    outfile = _common.check_writable(opts.outfile) if opts.outfile else None
+    shown = os.path.relpath(outfile) if outfile else None  # from here: the program may chdir
+    target = runner.load_target(script=script, module=module, args=prog_args)
+
+    selector = Selector(None, opts.func, opts.module, False, target.path0)
+    prof, outcome = memprof.profile_script(target, selector, opts.backend)
+    stats = prof.get_stats()
+    nothing_marked = not prof.functions and not selector.active
+    out, err = outcome.stdout, outcome.stderr  # as in profkit lines
+    with _common.saving(outfile), _common.printing(out):
+        if nothing_marked:
+            print("profkit mem: error: no function was profiled: mark functions with @profile, "
+                  "or choose them with -f PATTERN or --module MOD", file=err)
+        elif not stats.functions:
+            print("profkit mem: the profiled functions never ran", file=err)
+        else:
+            report.write(stats, stream=out, precision=opts.precision)
+            out.flush()
+            for hint in memprof.hints(stats):
+                print(f"profkit mem: {hint}", file=err)
+        if outfile is not None:
+            stats.dump(outfile)
+            _common.wrote(shown, _common.SHOW_AGAIN, err)
+    code = _common.finish_selected(outcome, selector, "profkit mem")
+    return code if code or not nothing_marked else 1
