@@ -7,6 +7,10 @@
  * block from being counted twice when one hooked allocator calls another
  * (pymalloc hands blocks over 512 bytes to PyMem_RawMalloc).
  *
+ * Its statics are process-wide, as the allocators it hooks are: one hook
+ * per domain for the whole process, and tables that any thread's blocks go
+ * into.
+ *
  * Must never: allocate through Python (the table uses libc directly), raise,
  * or lose the chain to the allocator it replaced.
  */
@@ -22,7 +26,6 @@
 #define BIG_BLOCK ((size_t)64 * 1024)  /* a block this large may be mmap'ed */
 #define SMALL_BATCH ((int64_t)256 * 1024) /* small bytes that count as one event */
 
-#define PK_TLS static __thread __attribute__((tls_model("initial-exec")))
 PK_TLS int tls_in_hook;
 PK_TLS PkAllocCounters tls_counters;
 
@@ -610,23 +613,31 @@ int pk_alloc_hook_numpy(PyObject *api_capsule)
     return 0;
 }
 
+/* Puts numpy's previous handler back if ours is current.  A teardown step
+ * (pk_alloc_stop): the exception in flight, if any, is kept, and a failure
+ * here leaves ours in place, passing every call through. */
 static void unhook_numpy(void)
 {
     PyObject *current, *old;
+    PkSavedError saved;
+
     if (np_get_handler == NULL || np_ours_capsule == NULL)
         return;
+    pk_error_save(&saved);
     current = np_get_handler();
     if (current == NULL) {
         PyErr_Clear();
-        return;
     }
-    if (current == np_ours_capsule) {
-        old = np_set_handler(np_prev_capsule);
-        if (old == NULL)
-            PyErr_Clear();
-        Py_XDECREF(old);
+    else {
+        if (current == np_ours_capsule) {
+            old = np_set_handler(np_prev_capsule);
+            if (old == NULL)
+                PyErr_Clear();
+            Py_XDECREF(old);
+        }
+        Py_DECREF(current);
     }
-    Py_DECREF(current);
+    pk_error_restore(&saved);
 }
 
 /* ---- fork -------------------------------------------------------------- */

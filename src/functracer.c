@@ -6,8 +6,10 @@
  * (its entry index lives in a code-object extra slot) and never allocates
  * once the functions and call pairs of the program have been seen.
  *
- * Must never: raise from a callback, or keep a frame or a bound method
- * alive (builtins are recorded by their PyMethodDef and a label string). */
+ * Must never: raise from a callback (a failure records p->error), call
+ * Python inside a callback without saving the exception in flight, or keep
+ * a frame or a bound method alive (builtins are recorded by their
+ * PyMethodDef and a label string). */
 #include "functracer.h"
 
 #include <math.h>
@@ -19,48 +21,59 @@
 #include "pythread.h"
 #include "timer.h"
 
-/* ---- process-wide state (GIL-protected) -------------------------------- */
+/* ---- process-wide state ------------------------------------------------
+ * The only mutable statics of this file; tracer.h says why each part of
+ * `g` is process-wide.  The thread-locals belong to their own thread:
+ *   tls         this thread's stack for the current session (one TLS
+ *               block: a single offset load per event);
+ *   tls_paused  its stack while pk_functracer_pause() holds it aside.
+ * Everything else lives in a PkProfiler or in the module state. */
+static PkTracerGlobals g = PK_TRACER_GLOBALS_INIT(0); /* g.active: a PkProfiler */
+PK_TLS PkThreadCache tls;
+PK_TLS PkThread *tls_paused = NULL;
 
-static Py_ssize_t code_extra_index = -1;
-static uint32_t gen_counter = 0;   /* source of PkProfiler.gen values */
-static PkProfiler *active = NULL;  /* the enabled profiler, if any */
-static uint32_t session = 1;       /* bumped on every enable */
-
-/* Per-thread cache of this thread's stack for the current session.  The
- * only mutable statics that are not GIL-protected, and they are only ever
- * touched by their own thread. */
-#define PK_TLS static __thread __attribute__((tls_model("initial-exec")))
-PK_TLS struct {
-    PkThread *thread;
-    uint32_t session;
-} tls_cur; /* one TLS block: a single offset load per event */
-#define tls_thread (tls_cur.thread)
-#define tls_session (tls_cur.session)
-PK_TLS PkThread *tls_paused = NULL; /* see pk_functracer_pause */
-
-/* The engine's own methods (module.c's method table of the profiler
- * type), whose calls never enter the statistics: stopping the profiler is
- * profkit's business, not the program's. */
-static const PyMethodDef *own_methods = NULL;
-static size_t n_own_methods = 0;
-
-void pk_functracer_set_own_methods(const PyMethodDef *table, size_t n)
+/* The engine's own methods (the profiler type's method table), whose calls
+ * never enter the statistics: stopping the profiler is profkit's business,
+ * not the program's. */
+static int is_own_method(const PkProfiler *p, const PyMethodDef *key)
 {
-    own_methods = table;
-    n_own_methods = n;
-}
-
-static int is_own_method(const PyMethodDef *key)
-{
-    return own_methods != NULL && key >= own_methods && key < own_methods + n_own_methods;
+    const PkModuleState *mod = p->mod;
+    return mod->own_methods != NULL && key >= mod->own_methods &&
+           key < mod->own_methods + mod->n_own_methods;
 }
 
 
 /* ---- timing ------------------------------------------------------------ */
 
-/* Reads the user's timer the way cProfile does: an int or float of seconds
- * becomes nanoseconds (floor), or, with a timeunit, the raw integer.  An
- * error is reported as unraisable and reads as 0, like cProfile. */
+/* The value of the user's timer result `o`, the way cProfile reads it
+ * (CallExternalTimer in CPython's Modules/_lsprof.c): an int or float of
+ * seconds becomes nanoseconds (floor), or, with a timeunit, the raw
+ * integer.  0 and *out, or -1 with an exception set. */
+static int timer_value(PyObject *o, double timeunit, int64_t *out)
+{
+    if (PyLong_Check(o)) {
+        long long v = PyLong_AsLongLong(o);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (timeunit > 0.0) {
+            *out = v;
+        }
+        else if (__builtin_mul_overflow(v, (long long)1000000000, out)) {
+            PyErr_SetString(PyExc_OverflowError, "timer value out of range");
+            return -1;
+        }
+    }
+    else {
+        double d = PyFloat_AsDouble(o);
+        if (d == -1.0 && PyErr_Occurred())
+            return -1;
+        *out = timeunit > 0.0 ? (int64_t)d : (int64_t)floor(d * 1e9);
+    }
+    return 0;
+}
+
+/* Calls the user's timer.  An error is reported as unraisable and reads as
+ * 0, like cProfile; the exception in flight, if any, is kept. */
 static PK_NOINLINE int64_t call_user_timer(PkProfiler *p)
 {
     PkSavedError saved;
@@ -69,29 +82,11 @@ static PK_NOINLINE int64_t call_user_timer(PkProfiler *p)
 
     pk_error_save(&saved);
     o = PyObject_CallObject(p->timer, NULL);
-    if (o == NULL) {
-        PyErr_WriteUnraisable(p->timer);
-        goto done;
-    }
-    if (p->timeunit > 0.0) {
-        if (PyLong_Check(o))
-            result = PyLong_AsLongLong(o);
-        else
-            result = (int64_t)PyFloat_AsDouble(o);
-    }
-    else if (PyLong_Check(o)) {
-        result = PyLong_AsLongLong(o) * 1000000000;
-    }
-    else {
-        double d = PyFloat_AsDouble(o);
-        result = (int64_t)floor(d * 1e9);
-    }
-    Py_DECREF(o);
-    if (PyErr_Occurred()) {
+    if (o == NULL || timer_value(o, p->timeunit, &result) < 0) {
         PyErr_WriteUnraisable(p->timer);
         result = 0;
     }
-done:
+    Py_XDECREF(o);
     pk_error_restore(&saved);
     return result;
 }
@@ -113,44 +108,36 @@ double pk_functracer_factor(const PkProfiler *p)
 /* ---- threads ----------------------------------------------------------- */
 
 /* Slow path of current_thread(): first event of this thread in this
- * session.  Returns the thread's stack, or NULL when the thread is not
- * profiled (or out of memory, which is recorded). */
+ * session.  Returns the thread's stack (a new one each session), or NULL
+ * when the thread is not profiled (or out of memory, which is recorded). */
 static PK_NOINLINE PkThread *attach_thread(PkProfiler *p)
 {
-    PkThread *t = NULL;
+    PkThread *t;
 
-    tls_session = session;
-    tls_thread = NULL;
-    if (!p->all_threads && PyThread_get_thread_ident() != p->owner)
-        return NULL;
-    t = calloc(1, sizeof *t);
-    if (t == NULL) {
-        p->nomemory = 1;
-        /* Leave tls_session stale so a later event may try again. */
-        tls_session = 0;
+    if (!p->all_threads && PyThread_get_thread_ident() != p->owner) {
+        tls.session = g.session;
+        tls.thread = NULL; /* not profiled, for the rest of the session */
         return NULL;
     }
-    t->next = p->threads;
-    p->threads = t;
-    tls_thread = t;
+    t = pk_tracer_attach_thread(&tls, g.session, &p->threads, sizeof *t, 0);
+    if (t == NULL)
+        pk_sticky(&p->error, PK_ENOMEM);
     return t;
 }
 
 PK_INLINE PkThread *current_thread(PkProfiler *p)
 {
-    if (PK_LIKELY(tls_session == session))
-        return tls_thread;
+    if (PK_LIKELY(tls.session == g.session))
+        return tls.thread;
     return attach_thread(p);
 }
 
 static PK_NOINLINE int grow_stack(PkThread *t)
 {
-    size_t ncap = t->cap ? t->cap * 2 : 64;
-    PkFrame *n = realloc(t->frames, ncap * sizeof *n);
+    PkFrame *n = pk_tracer_grow_stack(t->frames, &t->cap, sizeof *n, 64);
     if (n == NULL)
         return PK_ENOMEM;
     t->frames = n;
-    t->cap = ncap;
     return PK_OK;
 }
 
@@ -180,7 +167,7 @@ static PK_NOINLINE int level_up_slow(PkProfiler *p, PkThread *t, void *x, long *
         return 0;
     }
     if (pk_map_put(&t->priv, (uintptr_t)x, 0, (void *)(intptr_t)(priv + 1)) != PK_OK) {
-        p->nomemory = 1;
+        pk_sticky(&p->error, PK_ENOMEM);
         (*level)++;
         return 0;
     }
@@ -232,20 +219,17 @@ static int priv_bit_of(const PkThread *t, const void *x, const void *owner, int 
 
 /* ---- entries ----------------------------------------------------------- */
 
-/* The slot value for entry index i of profiler generation g.  Code extra
- * slots are void*, so this needs 64-bit pointers (checked below). */
-#define SLOT_PACK(g, i) ((void *)(((uintptr_t)(g) << 32) | (uintptr_t)(i)))
-typedef char pk_assert_64bit[sizeof(void *) == 8 ? 1 : -1];
-
 static void release_obj(void *obj)
 {
     Py_DECREF((PyObject *)obj);
 }
 
-/* Slow path for code objects: the map, then a new entry, then the slot. */
+/* Slow path for code objects: the map, then a new entry, then the slot.
+ * Runs inside callbacks, so the exception in flight survives it. */
 static PK_NOINLINE PkEntry *code_entry_slow(PkProfiler *p, PyObject *code, int create)
 {
     PkEntry *e = pk_stats_find(&p->stats, code);
+    PkSavedError saved;
 
     if (e == NULL) {
         if (!create)
@@ -254,39 +238,34 @@ static PK_NOINLINE PkEntry *code_entry_slow(PkProfiler *p, PyObject *code, int c
         e = pk_stats_add(&p->stats, code, code);
         if (e == NULL) {
             Py_DECREF(code);
-            p->nomemory = 1;
+            pk_sticky(&p->error, PK_ENOMEM);
             return NULL;
         }
     }
-    if (pk_code_set_extra(code, code_extra_index, SLOT_PACK(p->gen, e->index)) < 0)
+    pk_error_save(&saved);
+    if (pk_tracer_slot_set(code, g.extra_index, p->gen, e->index) < 0)
         PyErr_Clear(); /* only the cache is lost; the map still works */
+    pk_error_restore(&saved);
     return e;
 }
 
-/* The layout of a code object's extra slots (CPython's internal
- * _PyCodeObjectExtra, unchanged from 3.6 to 3.13).  Reading it directly
- * saves a function call per event; writes go through the API. */
-typedef struct {
-    Py_ssize_t ce_size;
-    void *ce_extras[1];
-} PkCodeExtra;
-
 PK_INLINE PkEntry *code_entry(PkProfiler *p, PyObject *code, int create)
 {
-    PkCodeExtra *extra = (PkCodeExtra *)((PyCodeObject *)code)->co_extra;
+    uint32_t i;
 
-    if (PK_LIKELY(extra != NULL && code_extra_index < extra->ce_size)) {
-        uintptr_t u = (uintptr_t)extra->ce_extras[code_extra_index];
-        if (PK_LIKELY((uint32_t)(u >> 32) == p->gen))
-            return p->stats.entries[(uint32_t)u];
-    }
+    if (PK_LIKELY(pk_tracer_slot_get(code, g.extra_index, p->gen, &i)))
+        return p->stats.entries[i];
     return code_entry_slow(p, code, create);
 }
 
 /* cProfile's label for a builtin: "<built-in method mod.name>",
  * "<method 'append' of 'list' objects>" or "<name>".  Computed once per
  * function from the first call's object.  New reference, or NULL with an
- * exception set. */
+ * exception set.
+ *
+ * Follows normalizeUserObj() in CPython's Modules/_lsprof.c, step for
+ * step, so that labels match cProfile's: Copyright (c) Python Software
+ * Foundation, used under the PSF License Agreement (Python-2.0). */
 static PyObject *builtin_label(PyCFunctionObject *fn)
 {
     PyObject *self = fn->m_self;
@@ -357,7 +336,7 @@ static PK_NOINLINE PkEntry *builtin_entry_new(PkProfiler *p, PyMethodDef *key, P
         goto done;
     e = pk_stats_add(&p->stats, key, label);
     if (e == NULL) {
-        p->nomemory = 1;
+        pk_sticky(&p->error, PK_ENOMEM);
         Py_DECREF(label);
     }
 done:
@@ -376,7 +355,7 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     PkFrame *fr;
 
     if (PK_UNLIKELY(t->depth == t->cap) && grow_stack(t) != PK_OK) {
-        p->nomemory = 1;
+        pk_sticky(&p->error, PK_ENOMEM);
         return;
     }
     fr = &t->frames[t->depth++];
@@ -394,7 +373,7 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
         if (edge != NULL)
             fr->priv |= level_up(p, t, edge, &edge->level, &edge->owner, PK_PRIV_EDGE);
         else
-            p->nomemory = 1;
+            pk_sticky(&p->error, PK_ENOMEM);
         fr->edge = edge;
     }
     fr->t0 = now(p);
@@ -402,8 +381,8 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
 
 /* A call of total time t_ and inline time i_ ends for x (an entry or an
  * edge), leaving lv_ calls of x open on the same thread's stack:
- * cProfile's arithmetic, where only the outermost of recursive calls adds
- * to the total time. */
+ * cProfile's arithmetic (Stop() in CPython's Modules/_lsprof.c), where
+ * only the outermost of recursive calls adds to the total time. */
 #define CHARGE(x, lv_, t_, i_)                                                \
     do {                                                                      \
         if ((lv_) == 0)                                                       \
@@ -497,7 +476,7 @@ PK_INLINE void builtin_event(PkProfiler *p, int is_call, PyMethodDef *key, PyObj
     if (PK_UNLIKELY(e == NULL)) {
         /* The engine's own methods get no entry: both their call and their
          * return are skipped (an unknown return would pop the caller). */
-        if (is_own_method(key))
+        if (is_own_method(p, key))
             return;
         if (is_call) {
             e = builtin_entry_new(p, key, fn, descr_self);
@@ -514,13 +493,13 @@ PK_INLINE void builtin_event(PkProfiler *p, int is_call, PyMethodDef *key, PyObj
 /* Flushes every open call of every thread (cProfile's flush_unmatched). */
 static void flush_all(PkProfiler *p)
 {
-    PkThread *t = p->threads;
+    PkThreadLink *link;
     size_t i;
 
-    while (t != NULL) {
+    for (link = p->threads; link != NULL; link = link->next) {
+        PkThread *t = (PkThread *)link;
         while (t->depth > 0)
             stop(p, t, t->frames[t->depth - 1].entry);
-        t = t->next;
     }
     /* Every level is 0 again; the threads they named are about to go. */
     for (i = 0; i < p->stats.n_entries; i++) {
@@ -532,18 +511,11 @@ static void flush_all(PkProfiler *p)
     }
 }
 
-static void free_threads(PkProfiler *p)
+static void release_thread(PkThreadLink *link)
 {
-    PkThread *t = p->threads;
-
-    while (t != NULL) {
-        PkThread *next = t->next;
-        free(t->frames);
-        pk_map_free(&t->priv);
-        free(t);
-        t = next;
-    }
-    p->threads = NULL;
+    PkThread *t = (PkThread *)link;
+    free(t->frames);
+    pk_map_free(&t->priv);
 }
 
 /* ---- fast paths (both backends) ---------------------------------------- */
@@ -557,25 +529,21 @@ static void free_threads(PkProfiler *p)
  * them is installed only when the profiler has no custom timer. */
 PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
 {
-    PkCodeExtra *extra = (PkCodeExtra *)((PyCodeObject *)code)->co_extra;
     PkThread *t;
     PkEntry *e;
     PkEdge *edge = NULL;
     PkFrame *fr;
-    uintptr_t u;
+    uint32_t i;
     size_t d;
 
-    if (PK_UNLIKELY(tls_session != session))
+    if (PK_UNLIKELY(tls.session != g.session))
         return 0;
-    t = tls_thread;
+    t = tls.thread;
     if (PK_UNLIKELY(t == NULL))
         return 1; /* thread not profiled */
-    if (PK_UNLIKELY(extra == NULL || code_extra_index >= extra->ce_size))
+    if (!pk_tracer_slot_get(code, g.extra_index, p->gen, &i))
         return 0;
-    u = (uintptr_t)extra->ce_extras[code_extra_index];
-    if (PK_UNLIKELY((uint32_t)(u >> 32) != p->gen))
-        return 0;
-    e = p->stats.entries[(uint32_t)u];
+    e = p->stats.entries[i];
     d = t->depth;
     /* This thread must own the entry and the edge (see level_up). */
     if (PK_UNLIKELY(d == t->cap) || PK_UNLIKELY(e->owner != (void *)t))
@@ -607,9 +575,9 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc)
     int64_t tt, it;
     size_t d;
 
-    if (PK_UNLIKELY(tls_session != session))
+    if (PK_UNLIKELY(tls.session != g.session))
         return 0;
-    t = tls_thread;
+    t = tls.thread;
     if (PK_UNLIKELY(t == NULL) || PK_UNLIKELY(t->depth == 0))
         return 1; /* thread not profiled, or nothing open */
     d = t->depth - 1;
@@ -664,7 +632,7 @@ static PK_NOINLINE int legacy_slow(PkProfiler *p, PyFrameObject *frame, int what
 static int legacy_callback_general(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)obj;
-    return legacy_slow(active, frame, what, arg);
+    return legacy_slow(g.active, frame, what, arg);
 }
 
 /* The default callback, specialised on the clock.
@@ -672,7 +640,7 @@ static int legacy_callback_general(PyObject *obj, PyFrameObject *frame, int what
  * call, so with the TSC the common events save no registers at all. */
 PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const int tsc)
 {
-    PkProfiler *p = active;
+    PkProfiler *p = g.active;
 
 #ifdef PK_BENCH_NOOP_HOOK
     /* Benchmark builds only (bench/README.md): Python calls and returns are
@@ -726,7 +694,8 @@ static Py_tracefunc legacy_function(const PkProfiler *p)
 
 static int legacy_enable(PkProfiler *p)
 {
-    return pk_legacy_install(PK_HOOK_PROFILE, legacy_function(p), p->self, p->all_threads);
+    return pk_legacy_install(PK_HOOK_PROFILE, legacy_function(p), p->self, p->all_threads,
+                             p->mod->thread_hook);
 }
 
 static int legacy_disable(PkProfiler *p)
@@ -744,7 +713,7 @@ static int legacy_disable(PkProfiler *p)
  * callback, used as is with a custom timer. */
 static PK_NOINLINE PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
-    PkProfiler *p = active;
+    PkProfiler *p = g.active;
     (void)self; (void)nargsf; (void)kw;
     if (PK_LIKELY(p != NULL))
         enter_code(p, args[0]);
@@ -754,7 +723,7 @@ static PK_NOINLINE PyObject *cb_py_start(PyObject *self, PyObject *const *args, 
 /* PY_RETURN, PY_YIELD, PY_UNWIND: (code, offset, value) */
 static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
-    PkProfiler *p = active;
+    PkProfiler *p = g.active;
     (void)self; (void)nargsf; (void)kw;
     if (PK_LIKELY(p != NULL))
         leave_code(p, args[0]);
@@ -768,7 +737,7 @@ static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args,
     static PyObject *cb_py_start##suffix(PyObject *self, PyObject *const *args, size_t nargsf,   \
                                          PyObject *kw)                                          \
     {                                                                                           \
-        PkProfiler *p = active;                                                                 \
+        PkProfiler *p = g.active;                                                               \
         if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc)))                     \
             RETURN_NONE_FAST;                                                                   \
         return cb_py_start(self, args, nargsf, kw);                                             \
@@ -776,7 +745,7 @@ static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args,
     static PyObject *cb_py_return##suffix(PyObject *self, PyObject *const *args, size_t nargsf,  \
                                           PyObject *kw)                                         \
     {                                                                                           \
-        PkProfiler *p = active;                                                                 \
+        PkProfiler *p = g.active;                                                               \
         if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc)))                     \
             RETURN_NONE_FAST;                                                                   \
         return cb_py_return(self, args, nargsf, kw);                                            \
@@ -789,14 +758,16 @@ PY_FAST_CALLBACKS(_tsc, 1)
 
 /* The builtin behind a CALL/C_RETURN/C_RAISE callable, or NULL.  Method
  * descriptors (list.append called as lst.append(x)) count as the bound
- * builtin method cProfile would make from them, keyed by the same
- * PyMethodDef, without making it. */
-PK_INLINE PyMethodDef *builtin_key(PyObject *callable, PyObject *arg0, PyObject **descr_self)
+ * builtin method cProfile would make from them (get_cfunc_from_callable()
+ * in CPython's Modules/_lsprof.c), keyed by the same PyMethodDef, without
+ * making it. */
+PK_INLINE PyMethodDef *builtin_key(PkProfiler *p, PyObject *callable, PyObject *arg0,
+                                   PyObject **descr_self)
 {
     *descr_self = NULL;
     if (PyCFunction_Check(callable))
         return ((PyCFunctionObject *)callable)->m_ml;
-    if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && arg0 != pk_monitor_missing) {
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && arg0 != p->missing) {
         *descr_self = arg0;
         return ((PyMethodDescrObject *)callable)->d_method;
     }
@@ -806,14 +777,14 @@ PK_INLINE PyMethodDef *builtin_key(PyObject *callable, PyObject *arg0, PyObject 
 /* CALL: (code, offset, callable, arg0) */
 static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
-    PkProfiler *p = active;
+    PkProfiler *p = g.active;
     PyObject *descr_self;
     PyMethodDef *key;
     (void)self; (void)nargsf; (void)kw;
 
     /* Calls of Python functions are seen by PY_START; leave at once. */
     if (PK_LIKELY(p != NULL) && !PyFunction_Check(args[2])) {
-        key = builtin_key(args[2], args[3], &descr_self);
+        key = builtin_key(p, args[2], args[3], &descr_self);
         if (key != NULL)
             builtin_event(p, 1, key, args[2], descr_self);
     }
@@ -823,13 +794,13 @@ static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, P
 /* C_RETURN, C_RAISE: (code, offset, callable, arg0) */
 static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
-    PkProfiler *p = active;
+    PkProfiler *p = g.active;
     PyObject *descr_self;
     PyMethodDef *key;
     (void)self; (void)nargsf; (void)kw;
 
     if (PK_LIKELY(p != NULL)) {
-        key = builtin_key(args[2], args[3], &descr_self);
+        key = builtin_key(p, args[2], args[3], &descr_self);
         if (key != NULL)
             builtin_event(p, 0, key, args[2], NULL);
     }
@@ -884,7 +855,8 @@ static int monitoring_enable(PkProfiler *p)
     PkMonitorRow rows[N_ROWS];
 
     rows_for(p, rows);
-    return pk_monitor_claim(ids, 3, "profkit", rows, N_ROWS, &p->tool_id);
+    p->missing = p->mod->mon_missing;
+    return pk_monitor_claim(p->mod->callback_type, ids, 3, "profkit", rows, N_ROWS, &p->tool_id);
 }
 
 static int monitoring_disable(PkProfiler *p)
@@ -906,27 +878,18 @@ const char *pk_functracer_backend_name(void)
 
 int pk_functracer_module_init(void)
 {
-    code_extra_index = pk_request_code_extra(NULL);
-    if (code_extra_index < 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot available");
-        return -1;
-    }
-#if PK_HAVE_MONITORING
-    if (pk_monitor_module_init() < 0)
-        return -1;
-#endif
-    return 0;
+    return pk_tracer_request_slot(&g);
 }
 
-void pk_functracer_init(PkProfiler *p, PyObject *self)
+void pk_functracer_init(PkProfiler *p, PyObject *self, const PkModuleState *mod)
 {
     pk_stats_init(&p->stats);
-    p->gen = ++gen_counter;
+    p->gen = ++g.gen;
     p->subcalls = 1;
     p->builtins = 1;
     p->all_threads = 1;
     p->self = self;
+    p->mod = mod;
 }
 
 int pk_functracer_enable(PkProfiler *p)
@@ -935,14 +898,14 @@ int pk_functracer_enable(PkProfiler *p)
 
     if (p->enabled)
         return 0;
-    if (active != NULL) {
+    if (g.active != NULL) {
         PyErr_SetString(PyExc_ValueError, "another profkit profiler is already active");
         return -1;
     }
     p->owner = PyThread_get_thread_ident();
-    p->nomemory = 0;
-    session++;
-    active = p;
+    p->error = PK_OK;
+    g.session++;
+    g.active = p;
     p->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
 #if PK_HAVE_MONITORING
     if (p->backend == PK_BACKEND_MONITORING)
@@ -951,7 +914,7 @@ int pk_functracer_enable(PkProfiler *p)
 #endif
         rc = legacy_enable(p);
     if (rc < 0) {
-        active = NULL;
+        g.active = NULL;
         return -1;
     }
     /* The profiler must outlive its hooks; disable() drops this. */
@@ -962,31 +925,23 @@ int pk_functracer_enable(PkProfiler *p)
 
 int pk_functracer_disable(PkProfiler *p)
 {
-    int rc = 0;
+    int rc;
 
     if (!p->enabled)
-        goto report;
+        return 0;
 #if PK_HAVE_MONITORING
     if (p->backend == PK_BACKEND_MONITORING)
         rc = monitoring_disable(p);
     else
 #endif
         rc = legacy_disable(p);
-    active = NULL;
-    session++;
+    g.active = NULL;
+    g.session++;
     p->enabled = 0;
     flush_all(p);
-    free_threads(p);
+    pk_tracer_free_threads(&p->threads, release_thread);
     Py_DECREF(p->self); /* may not free p: the caller holds a reference */
-    if (rc < 0)
-        return -1;
-report:
-    if (p->nomemory) {
-        p->nomemory = 0;
-        PyErr_SetString(PyExc_MemoryError, "memory was exhausted while profiling");
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 void pk_functracer_pause(PkProfiler *p, int pause)
@@ -997,11 +952,11 @@ void pk_functracer_pause(PkProfiler *p, int pause)
         PkThread *t = current_thread(p);
         if (t != NULL) {
             tls_paused = t;
-            tls_thread = NULL; /* with tls_session current: "ignore" */
+            tls.thread = NULL; /* with tls.session current: "ignore" */
         }
     }
-    else if (tls_paused != NULL && tls_session == session) {
-        tls_thread = tls_paused;
+    else if (tls_paused != NULL && tls.session == g.session) {
+        tls.thread = tls_paused;
         tls_paused = NULL;
     }
 }
@@ -1009,19 +964,20 @@ void pk_functracer_pause(PkProfiler *p, int pause)
 void pk_functracer_clear(PkProfiler *p)
 {
     /* Open frames point at entries: drop them with the table. */
-    PkThread *t;
-    for (t = p->threads; t != NULL; t = t->next) {
+    PkThreadLink *link;
+    for (link = p->threads; link != NULL; link = link->next) {
+        PkThread *t = (PkThread *)link;
         t->depth = 0;
         pk_map_free(&t->priv);
         t->n_priv = 0;
     }
     pk_stats_clear(&p->stats, release_obj);
-    p->gen = ++gen_counter;
+    p->gen = ++g.gen;
 }
 
 void pk_functracer_dealloc(PkProfiler *p)
 {
-    free_threads(p);
+    pk_tracer_free_threads(&p->threads, release_thread);
     pk_stats_clear(&p->stats, release_obj);
     Py_CLEAR(p->timer);
 }

@@ -11,14 +11,17 @@
  *
  * GIL: every function here needs it.  One profkit profiler can be active
  * in the process at a time; pk_functracer_enable() refuses a second one.
- * Callbacks never raise: an allocation failure sets a sticky flag that
- * pk_functracer_disable() reports as MemoryError. */
+ * Callbacks never raise: a failure records a sticky PK_E* code in `error`
+ * (the first one wins), which module.c reports from disable() and from
+ * the stats, and clears once reported. */
 #ifndef PROFKIT_FUNCTRACER_H
 #define PROFKIT_FUNCTRACER_H
 
 #include "compat.h"
+#include "module.h"
 #include "monitor.h"
 #include "stats.h"
+#include "tracer.h"
 
 /* PkFrame.priv: which recursion levels this call counted in its thread's
  * own table rather than on the entry or edge (see PkThread.priv). */
@@ -40,11 +43,11 @@ typedef struct {
  * edge.  That table is touched only while threads overlap in the same
  * function, so a single-threaded program never reads it. */
 typedef struct PkThread {
+    PkThreadLink link; /* first: the profiler's list of threads (tracer.h) */
     PkFrame *frames;
     size_t depth, cap;
     PkPtrMap priv;   /* (entry or edge, 0) -> level as intptr_t */
     size_t n_priv;   /* how many of its levels are not zero */
-    struct PkThread *next;
 } PkThread;
 
 typedef struct {
@@ -54,30 +57,35 @@ typedef struct {
     int builtins;       /* profile C functions */
     int all_threads;    /* 0: only the thread that called enable() */
     int enabled;
-    int nomemory;       /* sticky: an allocation failed in a callback */
+    int error;          /* sticky PK_E* code a callback met, or PK_OK */
     int backend;        /* PK_BACKEND_* in use while enabled */
     int tool_id;        /* sys.monitoring tool id while enabled */
     unsigned long owner;/* thread ident of the enabling thread */
     PyObject *timer;    /* strong: custom timer callable, or NULL */
     double timeunit;    /* seconds per custom-timer unit, 0 = seconds */
-    PkThread *threads;  /* stacks of the threads seen this session */
+    PkThreadLink *threads; /* PkThread stacks of the threads seen this session */
     PyObject *self;     /* borrowed: the Python object embedding this */
+    const PkModuleState *mod; /* borrowed: its module's state (module.h) */
+    PyObject *missing;  /* borrowed from mod while enabled: sys.monitoring.MISSING */
 } PkProfiler;
 
 
-/* Module-level setup: requests the code-object extra index and readies the
- * callback type.  Returns 0, or -1 with an exception set. */
+/* Process-level setup, once: requests the code-object extra index.
+ * Returns 0, or -1 with an exception set. */
 int pk_functracer_module_init(void);
 
-/* Initialises p (which is zeroed memory inside its Python object). */
-void pk_functracer_init(PkProfiler *p, PyObject *self);
+/* Initialises p (which is zeroed memory inside its Python object `self`,
+ * made by the module whose state is `mod`). */
+void pk_functracer_init(PkProfiler *p, PyObject *self, const PkModuleState *mod);
 
 /* Starts profiling.  Returns 0, or -1 with ValueError when another profkit
  * profiler or every sys.monitoring tool id is in use. */
 int pk_functracer_enable(PkProfiler *p);
 
 /* Stops profiling and completes every call still open, as cProfile does.
- * Returns 0, or -1 with MemoryError if a callback ran out of memory. */
+ * Returns 0, or -1 with an exception set when a hook could not be removed
+ * (the profiler is disabled all the same).  A sticky error stays in
+ * p->error for the caller to report. */
 int pk_functracer_disable(PkProfiler *p);
 
 /* Stops (pause=1) or restarts (pause=0) recording events of the calling
@@ -86,14 +94,11 @@ int pk_functracer_disable(PkProfiler *p);
  * profile.  No-op when p is not enabled. */
 void pk_functracer_pause(PkProfiler *p, int pause);
 
-/* Declares the engine's own methods (the profiler type's method table of n
- * rows): calls of them are left out of every profile. */
-void pk_functracer_set_own_methods(const PyMethodDef *table, size_t n);
-
 /* Drops all statistics (the profiler may stay enabled). */
 void pk_functracer_clear(PkProfiler *p);
 
-/* Releases everything; p must be disabled. */
+/* Releases everything; p must be disabled.  A teardown: the caller saves
+ * any exception in flight around it (releasing may run Python code). */
 void pk_functracer_dealloc(PkProfiler *p);
 
 /* The backend the next enable() will use: "monitoring" or "legacy". */
@@ -102,7 +107,5 @@ const char *pk_functracer_backend_name(void);
 /* Seconds per stored tick for p: the custom timer's unit, 1e-9 for a
  * custom timer without one, or the engine clock's calibration. */
 double pk_functracer_factor(const PkProfiler *p);
-
-
 
 #endif /* PROFKIT_FUNCTRACER_H */

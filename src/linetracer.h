@@ -14,25 +14,23 @@
  * (f_trace_lines) at once, which is the cheapest filter the hook allows.
  *
  * The per-line counters of a code object are reached by index from its
- * code-object extra slot; no hashing per event.  GIL required everywhere.
- * One line tracer can be enabled at a time.
+ * code-object extra slot; no hashing per event (tracer.h).  GIL required
+ * everywhere.  One line tracer can be enabled at a time.  Callbacks never
+ * raise: a failure records a sticky PK_E* code in `error` (the first one
+ * wins), which module.c reports from disable() and from the stats.
  *
- * Memory mode (`memory` flags, for `profkit mem`): memory_profiler's events
- * instead.  A frame opens a line as soon as it starts (its first line, or
- * the line it resumes at) and each line event or exit closes it; a close
- * counts one occurrence.  Every change of memory in a thread goes to exactly
- * one line: the open line of the innermost registered frame (so a line's
- * figures include unregistered callees, and registered callees keep their
- * own).  Changes between registered calls, outside any registered frame,
- * go to no line.
+ * Memory mode (`memory` flags, for `profkit mem`): memory_profiler's
+ * events instead, on the same stacks; linemem.h describes them.
  *   PK_LINEMEM_RSS    increment of RSS, and the largest RSS after the line;
  *   PK_LINEMEM_ALLOC  bytes this thread allocated, its net change of live
  *                     bytes, and the highest live bytes above the line's
- *                     start while it ran (this one includes every callee). */
+ *                     start while it ran. */
 #ifndef PROFKIT_LINETRACER_H
 #define PROFKIT_LINETRACER_H
 
 #include "compat.h"
+#include "module.h"
+#include "tracer.h"
 
 enum { PK_LINEMEM_RSS = 1, PK_LINEMEM_ALLOC = 2 };
 
@@ -40,8 +38,10 @@ typedef struct {
     PyObject *code;   /* strong */
     int first_line;   /* co_firstlineno */
     int n_lines;      /* lines first_line .. first_line + n_lines - 1 */
-    int64_t *hits;    /* per line: hits, or occurrences in memory mode */
-    int64_t *ticks;   /* per line */
+    /* per line, each array n_lines long; one allocation holds them all,
+     * starting at `hits` */
+    int64_t *hits;    /* hits, or occurrences in memory mode */
+    int64_t *ticks;
     /* memory mode, per line, in bytes (NULL otherwise) */
     int64_t *inc;     /* sum of RSS increments */
     int64_t *rss;     /* largest RSS after the line */
@@ -66,13 +66,13 @@ typedef struct {
     int64_t frame_high; /* highest live bytes over the frame's life */
 } PkLineFrame;
 
+/* A thread's stack, kept across sessions (found again by thread ident). */
 typedef struct PkLineThread {
+    PkThreadLink link;    /* first: the tracer's list of threads (tracer.h) */
     PkLineFrame *frames;
     size_t depth, cap;
-    unsigned long ident;  /* the thread's PyThread ident */
     /* memory mode: the values at the last attribution to a line */
     int64_t last_rss, last_alloc, last_live;
-    struct PkLineThread *next;
 } PkLineThread;
 
 typedef struct {
@@ -82,25 +82,32 @@ typedef struct {
     int enabled;
     int all_threads;
     int thread_enables; /* all_threads == 0: threads that hold the hook */
-    int backend;        /* 1 legacy, 2 monitoring, while enabled */
+    int backend;        /* PK_BACKEND_* while enabled */
     int tool_id;
-    int nomemory;
+    int error;          /* sticky PK_E* code a callback met, or PK_OK */
     int memory;         /* PK_LINEMEM_* flags; 0: time mode */
-    PkLineThread *threads;
+    PkThreadLink *threads; /* PkLineThread stacks */
     PyObject *self;     /* borrowed: the Python object embedding this */
+    const PkModuleState *mod; /* borrowed: its module's state (module.h) */
+    PyObject *jump_disable;   /* borrowed from mod while enabled: sys.monitoring.DISABLE */
 } PkLineTracer;
 
-/* Module-level setup (code-extra index).  0, or -1 with an exception. */
+/* Process-level setup, once: requests the code-object extra index.
+ * Returns 0, or -1 with an exception set. */
 int pk_linetracer_module_init(void);
 
-void pk_linetracer_init(PkLineTracer *lt, PyObject *self);
+/* Initialises lt (zeroed memory inside its Python object `self`, made by
+ * the module whose state is `mod`). */
+void pk_linetracer_init(PkLineTracer *lt, PyObject *self, const PkModuleState *mod);
 
 /* Registers `code` (a code object) whose lines end at last_line.  Returns 1
  * when added, 0 when it was registered already, -1 with an exception. */
 int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line);
 
 /* Starts and stops recording.  Lines still open at disable() are not
- * counted, as in line_profiler.  0, or -1 with an exception.
+ * counted, as in line_profiler.  0, or -1 with an exception (disable()
+ * then stops all the same).  A sticky error stays in lt->error for the
+ * caller to report.
  * With all_threads == 0 on the legacy hook, each call acts on the calling
  * thread only, and the calls nest across threads: the first enable()
  * starts the tracer, later ones add their thread, each disable() removes
@@ -110,14 +117,29 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line);
 int pk_linetracer_enable(PkLineTracer *lt);
 int pk_linetracer_disable(PkLineTracer *lt);
 
-/* Memory mode: frames of this file (profkit's wrappers) are never named as
- * the caller of a profiled function. */
-void pk_linetracer_hide_caller_file(PyObject *filename);
-
 /* Zeroes every counter; the registrations stay. */
 void pk_linetracer_reset(PkLineTracer *lt);
 
-/* Frees everything; lt must be disabled. */
+/* Frees everything; lt must be disabled.  A teardown: the caller saves
+ * any exception in flight around it (releasing may run Python code). */
 void pk_linetracer_dealloc(PkLineTracer *lt);
+
+/* Slow path of pk_linetracer_push(): t's stack is full. */
+PkLineFrame *pk_linetracer_push_slow(PkLineTracer *lt, PkLineThread *t);
+
+/* Pushes a frame of `lc` on t's stack with no line open: what both modes
+ * do when a frame starts.  The frame, or NULL when out of memory (recorded
+ * in lt->error).  For linetracer.c and linemem.c only. */
+PK_INLINE PkLineFrame *pk_linetracer_push(PkLineTracer *lt, PkLineThread *t, PkLineCode *lc)
+{
+    PkLineFrame *fr = PK_LIKELY(t->depth < t->cap) ? &t->frames[t->depth++]
+                                                   : pk_linetracer_push_slow(lt, t);
+    if (fr != NULL) {
+        fr->lc = lc;
+        fr->line = -1;
+        fr->t0 = 0;
+    }
+    return fr;
+}
 
 #endif /* PROFKIT_LINETRACER_H */

@@ -54,7 +54,7 @@ static int open_proc(pid_t pid, const char *name)
         snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? PK_EGONE : -errno;
+        return errno == ENOENT || errno == ESRCH ? PK_EGONE : -errno;
     return fd;
 }
 
@@ -156,6 +156,8 @@ int pk_mem_read_once(pid_t pid, int backend, uint64_t *bytes)
     return rc;
 }
 
+/* Process-wide: one descriptor of this process's statm serves every thread
+ * (pread at offset 0 needs no lock), opened on first use and kept. */
 static int self_statm_fd = -1;
 
 uint64_t pk_mem_self_rss(void)

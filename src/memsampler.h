@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common.h" /* PK_OK, PK_EGONE: the process is gone */
+
 /* What "memory" means (mprof's --backend). */
 enum { PK_MEM_RSS = 0, PK_MEM_PSS = 1, PK_MEM_USS = 2 };
 
@@ -21,15 +23,13 @@ enum { PK_MEM_RSS = 0, PK_MEM_PSS = 1, PK_MEM_USS = 2 };
 enum { PK_CHILDREN_SUM = 1,   /* add them into the MEM figure */
        PK_CHILDREN_EACH = 2 }; /* a CHLD line per descendant */
 
-/* The process is gone (exited, reaped, or a zombie without memory). */
-#define PK_EGONE (-2)
-
 typedef struct {
     int fd;
     int backend;
 } PkMemReader;
 
-/* Open a reader for pid (0 = this process).  Returns PK_OK or -errno. */
+/* Open a reader for pid (0 = this process).  Returns PK_OK, PK_EGONE, or
+ * -errno. */
 int pk_memreader_open(PkMemReader *r, pid_t pid, int backend);
 /* Bytes of memory now; PK_OK, PK_EGONE, or -errno. */
 int pk_memreader_read(const PkMemReader *r, uint64_t *bytes);
@@ -91,7 +91,8 @@ typedef struct {
 /* Zero the struct and set defaults; then fill the settings. */
 void pk_sampler_init(PkSampler *s);
 /* Start the thread.  Its first sample is taken before this returns.
- * Returns PK_OK or -errno (e.g. -ESRCH for a missing process). */
+ * Returns PK_OK or -errno (-ESRCH for a missing process, as a system
+ * call on it would say). */
 int pk_sampler_start(PkSampler *s);
 /* Ask the thread to take one last sample and end; wait for it. */
 void pk_sampler_stop(PkSampler *s);

@@ -1,20 +1,177 @@
 /* module.c: the Python/C boundary of profkit._engine.
  *
- * Concern: argument parsing, the Profiler type, and turning the C tables
- * into Python objects.  Only this file builds result objects; the tracers
- * and tables below it take and return plain C values.  GIL held throughout.
- */
+ * Concern: the module's state and initialisation, argument parsing, the
+ * engine's types, and turning the C tables into Python objects.  Only this
+ * file builds result objects (every list through build_list) and turns an
+ * engine code into an exception (raise_code, the one path); the tracers and
+ * tables below it take and return plain C values, and their callbacks
+ * leave sticky errors for this file to report.  GIL held throughout.
+ *
+ * The module follows CPython's Modules/_lsprof.c: multi-phase init (PEP
+ * 489, Py_mod_exec), a PkModuleState (module.h) that owns the heap types
+ * made from specs at exec (PyType_FromModuleAndSpec, PEP 573), and objects
+ * that find the state through their type, by module definition, since a
+ * Python subclass (profkit.Profile) belongs to no module of ours.
+ *
+ * Must never: keep a mutable static outside the process-wide block below,
+ * or raise an engine code other than through raise_code(). */
 #include "compat.h"
 
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "alloctrack.h"
 #include "common.h"
 #include "functracer.h"
 #include "legacy.h"
-#include "alloctrack.h"
 #include "linetracer.h"
 #include "memsampler.h"
-
-#include <math.h>
+#include "module.h"
 #include "timer.h"
+
+/* ---- process-wide state ------------------------------------------------
+ * The engine's process-level parts are made once and serve one
+ * interpreter: the clock (timer.c), the tracers' code-object extra slots,
+ * active tracers and hooks (PkTracerGlobals in tracer.h, legacy.c), the
+ * allocation hooks (alloctrack.c) and the RSS reading (linemem.c); each of
+ * those files says why its statics are process-wide.  Here, the one that
+ * ties them to an interpreter:
+ *   engine_interp  the interpreter that first executed the module.  A later
+ *                  exec there (a re-import) reuses the parts; an exec in
+ *                  another interpreter is refused, since the parts cannot
+ *                  serve two. */
+static PyInterpreterState *engine_interp;
+
+static PyModuleDef engine_module;
+
+/* The state of the module that made `type` or one of its bases.  Borrowed,
+ * or NULL with TypeError. */
+static PkModuleState *state_of_type(PyTypeObject *type)
+{
+    PyObject *m = pk_type_module_by_def(type, &engine_module);
+    return m == NULL ? NULL : (PkModuleState *)PyModule_GetState(m);
+}
+
+/* ---- engine codes to exceptions ---------------------------------------- */
+
+/* The one path from an engine code (common.h) to a Python exception: the
+ * code's kind picks MemoryError, ProcessLookupError or RuntimeError, and
+ * errors.c's table gives the message, which `what` finishes ("while
+ * profiling", "with pid 12"; NULL for nothing).  A -errno becomes OSError
+ * with that errno and its strerror, as PyErr_SetFromErrno makes it.
+ * Returns NULL, for `return raise_code(...)`. */
+static PyObject *raise_code(int code, const char *what)
+{
+    PyObject *type;
+
+    switch (pk_error_kind(code)) {
+    case PK_KIND_OS:
+        errno = -code;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    case PK_KIND_MEMORY:
+        type = PyExc_MemoryError;
+        break;
+    case PK_KIND_LOOKUP:
+        type = PyExc_ProcessLookupError;
+        break;
+    default:
+        type = PyExc_RuntimeError;
+        break;
+    }
+    if (what == NULL)
+        PyErr_SetString(type, pk_error_message(code));
+    else
+        PyErr_Format(type, "%s %s", pk_error_message(code), what);
+    return NULL;
+}
+
+/* raise_code() for a failure about process `pid`.  -ESRCH, a system call's
+ * way of saying the process is gone, reads as PK_EGONE. */
+static PyObject *raise_for_pid(int code, int pid)
+{
+    char what[32];
+
+    snprintf(what, sizeof what, "with pid %d", pid);
+    return raise_code(code == -ESRCH ? PK_EGONE : code, what);
+}
+
+/* Reports the sticky error a tracer's callbacks recorded, and forgets it
+ * (as cProfile's pending_exception): 0 when there is none, else -1 with
+ * the exception set. */
+static int report_sticky(int *error, const char *what)
+{
+    int code = *error;
+
+    if (code == PK_OK)
+        return 0;
+    *error = PK_OK;
+    raise_code(code, what);
+    return -1;
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
+/* Makes item i of a list: a new reference; NULL with an exception set to
+ * fail the list; NULL with none to leave record i out. */
+typedef PyObject *(*ItemFn)(void *ctx, size_t i);
+
+/* The one loop that turns engine records into a list: item(ctx, i) for
+ * i = 0 .. n-1, in order and once each, so that ctx may walk a linked list
+ * as it goes.  New reference, or NULL with an exception set. */
+static PyObject *build_list(size_t n, ItemFn item, void *ctx)
+{
+    PyObject *list = PyList_New(0);
+    size_t i;
+
+    if (list == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *x = item(ctx, i);
+        if (x == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            continue;
+        }
+        if (PyList_Append(list, x) < 0) {
+            Py_DECREF(x);
+            goto error;
+        }
+        Py_DECREF(x);
+    }
+    return list;
+error:
+    Py_DECREF(list);
+    return NULL;
+}
+
+/* ---- the tracer types' life ------------------------------------------- */
+
+/* tp_new of the tracer types: a zeroed object of `type`, and in *st the
+ * state of the module that made `type` or its engine base.  New
+ * reference, or NULL with an exception set. */
+static PyObject *tracer_alloc(PyTypeObject *type, PkModuleState **st)
+{
+    *st = state_of_type(type);
+    return *st == NULL ? NULL : type->tp_alloc(type, 0);
+}
+
+/* tp_dealloc of the tracer types: untracked first, the C part released by
+ * `release` with the exception in flight kept (releasing may run Python
+ * code, a timer's __del__ say), then freed, and the reference that a heap
+ * type's instance holds to its type dropped. */
+static void tracer_dealloc(PyObject *self, void (*release)(PyObject *self))
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PkSavedError saved;
+
+    PyObject_GC_UnTrack(self);
+    pk_error_save(&saved);
+    release(self);
+    pk_error_restore(&saved);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
 
 /* ---- Profiler ---------------------------------------------------------- */
 
@@ -58,26 +215,31 @@ static int Profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
 
 static PyObject *Profiler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    ProfilerObject *self = (ProfilerObject *)type->tp_alloc(type, 0);
+    PkModuleState *st;
+    PyObject *self = tracer_alloc(type, &st);
     (void)args;
     (void)kwds;
+
     if (self != NULL)
-        pk_functracer_init(&self->prof, (PyObject *)self);
-    return (PyObject *)self;
+        pk_functracer_init(&((ProfilerObject *)self)->prof, self, st);
+    return self;
 }
 
-static void Profiler_dealloc(ProfilerObject *self)
+/* An enabled profiler holds a reference to itself, so it is disabled
+ * here; its hooks are gone. */
+static void Profiler_release(PyObject *self)
 {
-    /* An enabled profiler holds a reference to itself, so it is disabled
-     * here; its hooks are gone. */
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    pk_functracer_dealloc(&self->prof);
-    tp->tp_free((PyObject *)self);
+    pk_functracer_dealloc(&((ProfilerObject *)self)->prof);
+}
+
+static void Profiler_dealloc(PyObject *self)
+{
+    tracer_dealloc(self, Profiler_release);
 }
 
 static int Profiler_traverse(ProfilerObject *self, visitproc visit, void *arg)
 {
+    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->prof.timer);
     return 0;
 }
@@ -110,7 +272,8 @@ static PyObject *Profiler_enable(ProfilerObject *self, PyObject *args, PyObject 
 static PyObject *Profiler_disable(ProfilerObject *self, PyObject *unused)
 {
     (void)unused;
-    if (pk_functracer_disable(&self->prof) < 0)
+    if (pk_functracer_disable(&self->prof) < 0 ||
+        report_sticky(&self->prof.error, "while profiling") < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -131,61 +294,70 @@ static PyObject *Profiler_clear(ProfilerObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Walks a profiler's table for build_list: entries by index, and the
+ * edges of one entry as a linked list. */
+typedef struct {
+    const PkStats *stats;
+    double factor; /* seconds per tick */
+    PkEdge *edge;  /* the next edge to list */
+} StatsCursor;
+
+/* (callee, callcount, reccallcount, totaltime, inlinetime), or nothing for
+ * an edge never completed. */
+static PyObject *edge_item(void *ctx, size_t i)
+{
+    StatsCursor *c = ctx;
+    PkEdge *edge = c->edge;
+    (void)i;
+
+    c->edge = edge->next;
+    if (edge->callcount == 0)
+        return NULL;
+    return Py_BuildValue("(Olldd)", (PyObject *)edge->callee->obj, edge->callcount,
+                         edge->reccount, c->factor * (double)edge->tt,
+                         c->factor * (double)edge->it);
+}
+
+/* (code_or_label, callcount, reccallcount, totaltime, inlinetime, calls),
+ * or nothing for a function never completed. */
+static PyObject *entry_item(void *ctx, size_t i)
+{
+    StatsCursor *c = ctx;
+    PkEntry *e = c->stats->entries[i];
+    PyObject *calls;
+    size_t n = 0;
+    PkEdge *edge;
+
+    if (e->callcount == 0)
+        return NULL;
+    if (e->calls == NULL) {
+        calls = pk_newref(Py_None);
+    }
+    else {
+        for (edge = e->calls; edge != NULL; edge = edge->next)
+            n++;
+        c->edge = e->calls;
+        calls = build_list(n, edge_item, c);
+        if (calls == NULL)
+            return NULL;
+    }
+    return Py_BuildValue("(OllddN)", (PyObject *)e->obj, e->callcount, e->reccount,
+                         c->factor * (double)e->tt, c->factor * (double)e->it, calls);
+}
+
 /* [(code_or_label, callcount, reccallcount, totaltime, inlinetime,
  *   calls), ...] with calls None or [(code_or_label, callcount,
  * reccallcount, totaltime, inlinetime), ...]: cProfile's getstats() shape
- * as plain tuples; profkit.Profile wraps them.  New reference. */
+ * as plain tuples; profkit.Profile wraps them.  Reports a sticky error
+ * first, as cProfile's getstats() does.  New reference. */
 static PyObject *Profiler_getstats(ProfilerObject *self, PyObject *unused)
 {
-    PkStats *s = &self->prof.stats;
-    double factor = pk_functracer_factor(&self->prof);
-    PyObject *result = PyList_New(0);
-    size_t i;
+    StatsCursor c = {&self->prof.stats, pk_functracer_factor(&self->prof), NULL};
     (void)unused;
 
-    if (result == NULL)
+    if (report_sticky(&self->prof.error, "while profiling") < 0)
         return NULL;
-    for (i = 0; i < s->n_entries; i++) {
-        PkEntry *e = s->entries[i];
-        PyObject *calls, *item;
-        PkEdge *edge;
-
-        if (e->callcount == 0)
-            continue;
-        if (e->calls == NULL) {
-            calls = pk_newref(Py_None);
-        }
-        else {
-            calls = PyList_New(0);
-            if (calls == NULL)
-                goto error;
-            for (edge = e->calls; edge != NULL; edge = edge->next) {
-                PyObject *sub;
-                if (edge->callcount == 0)
-                    continue;
-                sub = Py_BuildValue("(Olldd)", (PyObject *)edge->callee->obj, edge->callcount,
-                                    edge->reccount, factor * (double)edge->tt,
-                                    factor * (double)edge->it);
-                if (sub == NULL || PyList_Append(calls, sub) < 0) {
-                    Py_XDECREF(sub);
-                    Py_DECREF(calls);
-                    goto error;
-                }
-                Py_DECREF(sub);
-            }
-        }
-        item = Py_BuildValue("(OllddN)", (PyObject *)e->obj, e->callcount, e->reccount,
-                             factor * (double)e->tt, factor * (double)e->it, calls);
-        if (item == NULL || PyList_Append(result, item) < 0) {
-            Py_XDECREF(item);
-            goto error;
-        }
-        Py_DECREF(item);
-    }
-    return result;
-error:
-    Py_DECREF(result);
-    return NULL;
+    return build_list(c.stats->n_entries, entry_item, &c);
 }
 
 static PyObject *Profiler_get_enabled(ProfilerObject *self, void *closure)
@@ -200,6 +372,7 @@ static PyObject *Profiler_get_all_threads(ProfilerObject *self, void *closure)
     return PyBool_FromLong(self->prof.all_threads);
 }
 
+/* Also the engine's own methods, which no profile shows (module state). */
 static PyMethodDef Profiler_methods[] = {
     {"enable", (PyCFunction)(void (*)(void))Profiler_enable, METH_VARARGS | METH_KEYWORDS,
      "enable(subcalls=True, builtins=True)\n\nStart collecting profiling information."},
@@ -220,20 +393,25 @@ static PyGetSetDef Profiler_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject Profiler_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "profkit._engine.Profiler",
-    .tp_basicsize = sizeof(ProfilerObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, all_threads=True)\n\n"
-              "Deterministic function profiler with cProfile's statistics.",
-    .tp_new = Profiler_new,
-    .tp_init = (initproc)Profiler_init,
-    .tp_dealloc = (destructor)Profiler_dealloc,
-    .tp_traverse = (traverseproc)Profiler_traverse,
-    .tp_clear = (inquiry)Profiler_clear_refs,
-    .tp_methods = Profiler_methods,
-    .tp_getset = Profiler_getset,
+static PyType_Slot Profiler_slots[] = {
+    {Py_tp_doc, (void *)"Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, "
+                        "all_threads=True)\n\n"
+                        "Deterministic function profiler with cProfile's statistics."},
+    {Py_tp_new, (void *)Profiler_new},
+    {Py_tp_init, (void *)Profiler_init},
+    {Py_tp_dealloc, (void *)Profiler_dealloc},
+    {Py_tp_traverse, (void *)Profiler_traverse},
+    {Py_tp_clear, (void *)Profiler_clear_refs},
+    {Py_tp_methods, Profiler_methods},
+    {Py_tp_getset, Profiler_getset},
+    {0, NULL},
+};
+
+static PyType_Spec Profiler_spec = {
+    .name = "profkit._engine.Profiler",
+    .basicsize = sizeof(ProfilerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | PK_TPFLAGS_IMMUTABLE,
+    .slots = Profiler_slots,
 };
 
 /* ---- LineTracer -------------------------------------------------------- */
@@ -245,12 +423,14 @@ typedef struct {
 
 static PyObject *LineTracer_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    LineTracerObject *self = (LineTracerObject *)type->tp_alloc(type, 0);
+    PkModuleState *st;
+    PyObject *self = tracer_alloc(type, &st);
     (void)args;
     (void)kwds;
+
     if (self != NULL)
-        pk_linetracer_init(&self->lt, (PyObject *)self);
-    return (PyObject *)self;
+        pk_linetracer_init(&((LineTracerObject *)self)->lt, self, st);
+    return self;
 }
 
 static int LineTracer_init(LineTracerObject *self, PyObject *args, PyObject *kwds)
@@ -275,20 +455,22 @@ static int LineTracer_init(LineTracerObject *self, PyObject *args, PyObject *kwd
     return 0;
 }
 
-static void LineTracer_dealloc(LineTracerObject *self)
+/* A line tracer is never enabled here either: enabled, it holds itself. */
+static void LineTracer_release(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    pk_linetracer_dealloc(&self->lt);
-    tp->tp_free((PyObject *)self);
+    pk_linetracer_dealloc(&((LineTracerObject *)self)->lt);
+}
+
+static void LineTracer_dealloc(PyObject *self)
+{
+    tracer_dealloc(self, LineTracer_release);
 }
 
 static int LineTracer_traverse(LineTracerObject *self, visitproc visit, void *arg)
 {
-    (void)self;
-    (void)visit;
-    (void)arg;
-    return 0; /* holds only code objects, which cannot reach it */
+    /* Beyond its type it holds only code objects, which cannot reach it. */
+    Py_VISIT(Py_TYPE(self));
+    return 0;
 }
 
 static PyObject *LineTracer_add_code(LineTracerObject *self, PyObject *args)
@@ -312,10 +494,13 @@ static PyObject *LineTracer_enable(LineTracerObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* The sticky error is reported once the tracer is off for good, not when
+ * one of several threads that switched it on switches off. */
 static PyObject *LineTracer_disable(LineTracerObject *self, PyObject *unused)
 {
     (void)unused;
-    if (pk_linetracer_disable(&self->lt) < 0)
+    if (pk_linetracer_disable(&self->lt) < 0 ||
+        (!self->lt.enabled && report_sticky(&self->lt.error, "while line profiling") < 0))
         return NULL;
     Py_RETURN_NONE;
 }
@@ -344,41 +529,44 @@ static PyObject *memory_row(const PkLineCode *lc, int j, double unused)
                          (long long)lc->net[j], (long long)lc->peak[j]);
 }
 
-/* [(code, [row, ...]), ...] in registration order, listing only lines that
- * ran.  New reference. */
-static PyObject *stats_list(LineTracerObject *self, RowFn make_row, double scale)
+/* Walks a line tracer's codes for build_list, and the lines of one. */
+typedef struct {
+    const PkLineTracer *lt;
+    RowFn row;
+    double scale;
+    const PkLineCode *lc; /* the code whose lines are being listed */
+} LineCursor;
+
+/* A row for a line that ran, or nothing. */
+static PyObject *line_item(void *ctx, size_t j)
 {
-    PyObject *result = PyList_New(0);
-    if (result == NULL)
+    LineCursor *c = ctx;
+
+    if (c->lc->hits[j] == 0)
         return NULL;
-    for (size_t i = 0; i < self->lt.n_codes; i++) {
-        PkLineCode *lc = self->lt.codes[i];
-        PyObject *lines = PyList_New(0), *item;
-        if (lines == NULL)
-            goto error;
-        for (int j = 0; j < lc->n_lines; j++) {
-            PyObject *row;
-            if (lc->hits[j] == 0)
-                continue;
-            row = make_row(lc, j, scale);
-            if (row == NULL || PyList_Append(lines, row) < 0) {
-                Py_XDECREF(row);
-                Py_DECREF(lines);
-                goto error;
-            }
-            Py_DECREF(row);
-        }
-        item = Py_BuildValue("(ON)", lc->code, lines);
-        if (item == NULL || PyList_Append(result, item) < 0) {
-            Py_XDECREF(item);
-            goto error;
-        }
-        Py_DECREF(item);
-    }
-    return result;
-error:
-    Py_DECREF(result);
-    return NULL;
+    return c->row(c->lc, (int)j, c->scale);
+}
+
+/* (code, [row, ...]) */
+static PyObject *code_item(void *ctx, size_t i)
+{
+    LineCursor *c = ctx;
+    PyObject *lines;
+
+    c->lc = c->lt->codes[i];
+    lines = build_list((size_t)c->lc->n_lines, line_item, c);
+    return lines == NULL ? NULL : Py_BuildValue("(ON)", c->lc->code, lines);
+}
+
+/* [(code, [row, ...]), ...] in registration order, listing only lines that
+ * ran, after the sticky error if there is one.  New reference. */
+static PyObject *stats_list(LineTracerObject *self, RowFn row, double scale)
+{
+    LineCursor c = {&self->lt, row, scale, NULL};
+
+    if (report_sticky(&self->lt.error, "while line profiling") < 0)
+        return NULL;
+    return build_list(self->lt.n_codes, code_item, &c);
 }
 
 /* Time mode: rows (lineno, hits, nanoseconds). */
@@ -398,24 +586,24 @@ static PyObject *LineTracer_memstats(LineTracerObject *self, PyObject *unused)
     return stats_list(self, memory_row, 0.0);
 }
 
+/* (code, (caller name, filename, line)), or nothing for code with no
+ * caller noted. */
+static PyObject *caller_item(void *ctx, size_t i)
+{
+    const PkLineCode *lc = ((const PkLineTracer *)ctx)->codes[i];
+    PyCodeObject *c = (PyCodeObject *)lc->caller;
+
+    if (c == NULL)
+        return NULL;
+    return Py_BuildValue("(O(OOi))", lc->code, c->co_name, c->co_filename, lc->caller_line);
+}
+
 /* Memory mode: [(code, (caller name, filename, line)), ...] for registered
  * code called from outside the profiled code. */
 static PyObject *LineTracer_callers(LineTracerObject *self, PyObject *unused)
 {
-    PyObject *result = PyList_New(0);
     (void)unused;
-    for (size_t i = 0; result != NULL && i < self->lt.n_codes; i++) {
-        PkLineCode *lc = self->lt.codes[i];
-        PyCodeObject *c = (PyCodeObject *)lc->caller;
-        PyObject *item;
-        if (c == NULL)
-            continue;
-        item = Py_BuildValue("(O(OOi))", lc->code, c->co_name, c->co_filename, lc->caller_line);
-        if (item == NULL || PyList_Append(result, item) < 0)
-            Py_CLEAR(result);
-        Py_XDECREF(item);
-    }
-    return result;
+    return build_list(self->lt.n_codes, caller_item, &self->lt);
 }
 
 static PyObject *LineTracer_get_enabled(LineTracerObject *self, void *closure)
@@ -445,18 +633,23 @@ static PyGetSetDef LineTracer_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject LineTracer_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "profkit._engine.LineTracer",
-    .tp_basicsize = sizeof(LineTracerObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "LineTracer(*, all_threads=True)\n\nLine hits and times of registered code objects.",
-    .tp_new = LineTracer_new,
-    .tp_init = (initproc)LineTracer_init,
-    .tp_dealloc = (destructor)LineTracer_dealloc,
-    .tp_traverse = (traverseproc)LineTracer_traverse,
-    .tp_methods = LineTracer_methods,
-    .tp_getset = LineTracer_getset,
+static PyType_Slot LineTracer_slots[] = {
+    {Py_tp_doc, (void *)"LineTracer(*, all_threads=True)\n\n"
+                        "Line hits and times of registered code objects."},
+    {Py_tp_new, (void *)LineTracer_new},
+    {Py_tp_init, (void *)LineTracer_init},
+    {Py_tp_dealloc, (void *)LineTracer_dealloc},
+    {Py_tp_traverse, (void *)LineTracer_traverse},
+    {Py_tp_methods, LineTracer_methods},
+    {Py_tp_getset, LineTracer_getset},
+    {0, NULL},
+};
+
+static PyType_Spec LineTracer_spec = {
+    .name = "profkit._engine.LineTracer",
+    .basicsize = sizeof(LineTracerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | PK_TPFLAGS_IMMUTABLE,
+    .slots = LineTracer_slots,
 };
 
 /* ---- Sampler ----------------------------------------------------------- */
@@ -541,6 +734,7 @@ static void Sampler_dealloc(SamplerObject *self)
     /* The thread never takes the GIL, so joining it here cannot deadlock. */
     pk_sampler_free(&self->s);
     tp->tp_free((PyObject *)self);
+    Py_DECREF(tp); /* a heap type's instances own a reference to it */
 }
 
 static PyObject *Sampler_start(SamplerObject *self, PyObject *unused)
@@ -554,14 +748,8 @@ static PyObject *Sampler_start(SamplerObject *self, PyObject *unused)
     Py_BEGIN_ALLOW_THREADS
     rc = pk_sampler_start(&self->s);
     Py_END_ALLOW_THREADS
-    if (rc == -ESRCH) {
-        PyErr_Format(PyExc_ProcessLookupError, "no process with pid %d", (int)self->s.pid);
-        return NULL;
-    }
-    if (rc != PK_OK) {
-        errno = -rc;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
+    if (rc != PK_OK)
+        return raise_for_pid(rc, (int)self->s.pid);
     Py_RETURN_NONE;
 }
 
@@ -616,46 +804,44 @@ static void *snapshot(SamplerObject *self, int children, size_t *n)
     return copy;
 }
 
-static PyObject *Sampler_samples(SamplerObject *self, PyObject *unused)
+/* (MiB, unix time) */
+static PyObject *sample_item(void *ctx, size_t i)
+{
+    const PkMemSample *s = (const PkMemSample *)ctx + i;
+    return Py_BuildValue("(dd)", s->mib, s->t);
+}
+
+/* (pid, MiB, unix time) */
+static PyObject *child_sample_item(void *ctx, size_t i)
+{
+    const PkChildSample *s = (const PkChildSample *)ctx + i;
+    return Py_BuildValue("(idd)", (int)s->pid, s->mib, s->t);
+}
+
+/* The samples (children: the child samples) as a list of item()s. */
+static PyObject *samples_list(SamplerObject *self, int children, ItemFn item)
 {
     size_t n;
-    PkMemSample *copy = snapshot(self, 0, &n);
+    void *copy = snapshot(self, children, &n);
     PyObject *list;
-    (void)unused;
+
     if (copy == NULL)
         return PyErr_NoMemory();
-    list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list != NULL && i < n; i++) {
-        PyObject *item = Py_BuildValue("(dd)", copy[i].mib, copy[i].t);
-        if (item == NULL) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
-    }
+    list = build_list(n, item, copy);
     PyMem_RawFree(copy);
     return list;
 }
 
+static PyObject *Sampler_samples(SamplerObject *self, PyObject *unused)
+{
+    (void)unused;
+    return samples_list(self, 0, sample_item);
+}
+
 static PyObject *Sampler_child_samples(SamplerObject *self, PyObject *unused)
 {
-    size_t n;
-    PkChildSample *copy = snapshot(self, 1, &n);
-    PyObject *list;
     (void)unused;
-    if (copy == NULL)
-        return PyErr_NoMemory();
-    list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list != NULL && i < n; i++) {
-        PyObject *item = Py_BuildValue("(idd)", (int)copy[i].pid, copy[i].mib, copy[i].t);
-        if (item == NULL) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
-    }
-    PyMem_RawFree(copy);
-    return list;
+    return samples_list(self, 1, child_sample_item);
 }
 
 static PyObject *Sampler_summary(SamplerObject *self, PyObject *unused)
@@ -686,20 +872,24 @@ static PyMethodDef Sampler_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject Sampler_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "profkit._engine.Sampler",
-    .tp_basicsize = sizeof(SamplerObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Sampler(pid=0, interval=0.1, backend='rss', children=0, fd=-1, keep=True,\n"
-              "        max_samples=0)\n\n"
-              "Samples a process's memory from a C thread; pid 0 is this process.\n"
-              "children: 1 adds descendants into each sample, 2 records each one.\n"
-              "fd: a descriptor that receives mprof .dat lines as they are taken.",
-    .tp_new = Sampler_new,
-    .tp_init = (initproc)Sampler_init,
-    .tp_dealloc = (destructor)Sampler_dealloc,
-    .tp_methods = Sampler_methods,
+static PyType_Slot Sampler_slots[] = {
+    {Py_tp_doc, (void *)"Sampler(pid=0, interval=0.1, backend='rss', children=0, fd=-1, "
+                        "keep=True,\n        max_samples=0)\n\n"
+                        "Samples a process's memory from a C thread; pid 0 is this process.\n"
+                        "children: 1 adds descendants into each sample, 2 records each one.\n"
+                        "fd: a descriptor that receives mprof .dat lines as they are taken."},
+    {Py_tp_new, (void *)Sampler_new},
+    {Py_tp_init, (void *)Sampler_init},
+    {Py_tp_dealloc, (void *)Sampler_dealloc},
+    {Py_tp_methods, Sampler_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Sampler_spec = {
+    .name = "profkit._engine.Sampler",
+    .basicsize = sizeof(SamplerObject),
+    .flags = Py_TPFLAGS_DEFAULT | PK_TPFLAGS_IMMUTABLE,
+    .slots = Sampler_slots,
 };
 
 /* ---- module functions -------------------------------------------------- */
@@ -747,15 +937,14 @@ static PyObject *mod_memory(PyObject *mod, PyObject *args)
         return NULL;
     }
     rc = pk_mem_read_once((pid_t)pid, backend, &bytes);
-    if (rc == PK_EGONE || rc == -ESRCH) {
-        PyErr_Format(PyExc_ProcessLookupError, "no process with pid %d", pid);
-        return NULL;
-    }
-    if (rc != PK_OK) {
-        errno = -rc;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
+    if (rc != PK_OK)
+        return raise_for_pid(rc, pid);
     return PyLong_FromUnsignedLongLong(bytes);
+}
+
+static PyObject *pid_item(void *ctx, size_t i)
+{
+    return PyLong_FromLong(((const pid_t *)ctx)[i]);
 }
 
 static PyObject *mod_descendants(PyObject *mod, PyObject *args)
@@ -763,23 +952,13 @@ static PyObject *mod_descendants(PyObject *mod, PyObject *args)
     int pid = 0;
     pid_t kids[1024];
     size_t n;
-    PyObject *list;
     (void)mod;
     if (!PyArg_ParseTuple(args, "|i:descendants", &pid))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     n = pk_mem_descendants((pid_t)pid, kids, 1024);
     Py_END_ALLOW_THREADS
-    list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list != NULL && i < n; i++) {
-        PyObject *v = PyLong_FromLong(kids[i]);
-        if (v == NULL) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, v);
-    }
-    return list;
+    return build_list(n, pid_item, kids);
 }
 
 static PyObject *mod_alloc_hook_numpy(PyObject *mod, PyObject *capsule)
@@ -807,12 +986,14 @@ static PyObject *mod_alloc_counters(PyObject *mod, PyObject *unused)
 
 static PyObject *mod_hide_caller_file(PyObject *mod, PyObject *filename)
 {
-    (void)mod;
+    PkModuleState *st = PyModule_GetState(mod);
+
     if (!PyUnicode_Check(filename)) {
         PyErr_SetString(PyExc_TypeError, "expected a file name");
         return NULL;
     }
-    pk_linetracer_hide_caller_file(filename);
+    Py_INCREF(filename);
+    Py_XSETREF(st->hidden_caller_file, filename);
     Py_RETURN_NONE;
 }
 
@@ -839,58 +1020,107 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef engine_module = {
+/* ---- module state and init --------------------------------------------- */
+
+static int engine_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    PkModuleState *st = PyModule_GetState(m);
+    Py_VISIT(st->profiler_type);
+    Py_VISIT(st->linetracer_type);
+    Py_VISIT(st->sampler_type);
+    Py_VISIT(st->callback_type);
+    Py_VISIT(st->thread_hook);
+    Py_VISIT(st->hidden_caller_file);
+    Py_VISIT(st->mon_missing);
+    Py_VISIT(st->mon_disable);
+    return 0;
+}
+
+static int engine_clear(PyObject *m)
+{
+    PkModuleState *st = PyModule_GetState(m);
+    Py_CLEAR(st->profiler_type);
+    Py_CLEAR(st->linetracer_type);
+    Py_CLEAR(st->sampler_type);
+    Py_CLEAR(st->callback_type);
+    Py_CLEAR(st->thread_hook);
+    Py_CLEAR(st->hidden_caller_file);
+    Py_CLEAR(st->mon_missing);
+    Py_CLEAR(st->mon_disable);
+    return 0;
+}
+
+static void engine_free(void *m)
+{
+    engine_clear((PyObject *)m);
+}
+
+/* Makes a heap type of module m from spec, keeps it in *type (strong) and
+ * adds it to the module under its short name. */
+static int add_type(PyObject *m, PyTypeObject **type, PyType_Spec *spec)
+{
+    *type = (PyTypeObject *)PyType_FromModuleAndSpec(m, spec, NULL);
+    if (*type == NULL)
+        return -1;
+    return PyModule_AddType(m, *type);
+}
+
+/* Py_mod_exec: the process-level parts once (see the block at the top),
+ * then this module's state.  0, or -1 with an exception set (the module
+ * is dropped, and m_free releases what was made). */
+static int engine_exec(PyObject *m)
+{
+    PkModuleState *st = PyModule_GetState(m);
+    PyInterpreterState *interp = PyInterpreterState_Get();
+
+    if (engine_interp != NULL && engine_interp != interp) {
+        PyErr_SetString(PyExc_ImportError,
+                        "profkit._engine serves one interpreter per process");
+        return -1;
+    }
+    if (engine_interp == NULL) {
+        if (pk_timer_init() != PK_OK) {
+            PyErr_SetString(PyExc_RuntimeError, "cannot initialise the clock");
+            return -1;
+        }
+        if (pk_functracer_module_init() < 0 || pk_linetracer_module_init() < 0)
+            return -1;
+        engine_interp = interp;
+    }
+    st->own_methods = Profiler_methods;
+    st->n_own_methods = sizeof Profiler_methods / sizeof Profiler_methods[0] - 1;
+    if (add_type(m, &st->profiler_type, &Profiler_spec) < 0 ||
+        add_type(m, &st->linetracer_type, &LineTracer_spec) < 0 ||
+        add_type(m, &st->sampler_type, &Sampler_spec) < 0)
+        return -1;
+#if PK_HAVE_MONITORING
+    st->callback_type = pk_monitor_callback_type(m);
+    if (st->callback_type == NULL || pk_monitor_constants(&st->mon_missing, &st->mon_disable) < 0)
+        return -1;
+#endif
+    st->thread_hook = PyObject_GetAttrString(m, "_thread_hook");
+    return st->thread_hook == NULL ? -1 : 0;
+}
+
+static PyModuleDef_Slot engine_slots[] = {
+    {Py_mod_exec, (void *)engine_exec},
+    PK_MOD_ONE_INTERPRETER_SLOT
+    {0, NULL},
+};
+
+static PyModuleDef engine_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "profkit._engine",
     .m_doc = "The C engine of profkit.",
-    .m_size = -1,
+    .m_size = sizeof(PkModuleState),
     .m_methods = module_methods,
+    .m_slots = engine_slots,
+    .m_traverse = engine_traverse,
+    .m_clear = engine_clear,
+    .m_free = engine_free,
 };
 
 PyMODINIT_FUNC PyInit__engine(void)
 {
-    PyObject *m;
-
-    if (pk_timer_init() != PK_OK) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot initialise the clock");
-        return NULL;
-    }
-    if (pk_functracer_module_init() < 0 || pk_linetracer_module_init() < 0)
-        return NULL;
-    pk_functracer_set_own_methods(Profiler_methods,
-                                  sizeof Profiler_methods / sizeof Profiler_methods[0] - 1);
-    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&LineTracer_Type) < 0 ||
-        PyType_Ready(&Sampler_Type) < 0)
-        return NULL;
-    m = PyModule_Create(&engine_module);
-    if (m == NULL)
-        return NULL;
-    Py_INCREF(&Profiler_Type);
-    if (PyModule_AddObject(m, "Profiler", (PyObject *)&Profiler_Type) < 0) {
-        Py_DECREF(&Profiler_Type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&LineTracer_Type);
-    if (PyModule_AddObject(m, "LineTracer", (PyObject *)&LineTracer_Type) < 0) {
-        Py_DECREF(&LineTracer_Type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&Sampler_Type);
-    if (PyModule_AddObject(m, "Sampler", (PyObject *)&Sampler_Type) < 0) {
-        Py_DECREF(&Sampler_Type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    {
-        PyObject *hook = PyObject_GetAttrString(m, "_thread_hook");
-        if (hook == NULL) {
-            Py_DECREF(m);
-            return NULL;
-        }
-        pk_legacy_set_thread_hook(hook);
-        Py_DECREF(hook);
-    }
-    return m;
+    return PyModuleDef_Init(&engine_module);
 }
