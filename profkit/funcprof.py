@@ -13,6 +13,8 @@ from collections import namedtuple
 
 from profkit import _engine
 from profkit.formats import pstats_io
+from profkit import runcode
+from profkit.runcode import RunsCode
 
 __all__ = ["Profile", "run", "runctx", "profile_script", "profiler_entry", "profiler_subentry"]
 
@@ -33,7 +35,7 @@ def label(code):
     return (code.co_filename, code.co_firstlineno, code.co_name)
 
 
-class Profile(_engine.Profiler):
+class Profile(RunsCode, _engine.Profiler):
     """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True)
 
     ``timer`` is an optional callable returning the time; its value is read
@@ -43,11 +45,13 @@ class Profile(_engine.Profiler):
     ``enable()``.
     """
 
+    _on, _off = _engine.Profiler.enable, _engine.Profiler.disable
+
     def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True):
         super().__init__(timer, timeunit, subcalls, builtins, all_threads)
-        # Source files whose functions are left out of the stats: the CLI
-        # hides its own runner this way.
-        self._hidden_files = frozenset()
+        # Source files whose functions are left out of the stats: the `with` block's __exit__ (and the CLI's runner) are profkit's
+        # own frames, not the program's: left out of the stats.
+        self._hidden_files = frozenset({runcode.__file__})
 
     # -- raw data ---------------------------------------------------------
     def getstats(self):
@@ -119,35 +123,6 @@ class Profile(_engine.Profiler):
         self.create_stats()
         pstats_io.dump(self.stats, file)
 
-    # -- running code -----------------------------------------------------
-    def run(self, cmd):
-        import __main__
-
-        d = __main__.__dict__
-        return self.runctx(cmd, d, d)
-
-    def runctx(self, cmd, globals, locals):
-        self.enable()
-        try:
-            exec(cmd, globals, locals)
-        finally:
-            self.disable()
-        return self
-
-    def runcall(self, func, /, *args, **kw):
-        self.enable()
-        try:
-            return func(*args, **kw)
-        finally:
-            self.disable()
-
-    def __enter__(self):
-        self.enable()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.disable()
-
 
 def _run_and_report(prof, statement, filename, sort, globals, locals):
     try:
@@ -181,7 +156,7 @@ def profile_script(target, builtins=True, all_threads=True):
     from profkit import marking, runner
 
     prof = Profile(builtins=builtins, all_threads=all_threads)
-    prof._hidden_files = frozenset({runner.__file__})
+    prof._hidden_files |= {runner.__file__}
     # Scripts marked up for kernprof (a bare @profile) run here too.
     with marking.builtin_profile(marking.passthrough):
         outcome = runner.run_target(target, prof.enable, prof.disable, prof._pause_thread)

@@ -12,6 +12,7 @@ import types
 from _thread import _local, allocate_lock  # threading's own primitives, without importing it
 
 from profkit import _engine
+from profkit.runcode import RunsCode
 
 __all__ = ["LineProfiler", "LineStats", "ScriptLineProfiler", "code_label", "last_line",
            "profile_script", "run_script", "whole_run"]
@@ -100,7 +101,7 @@ def unwrap_callable(obj):
     return out
 
 
-class LineProfiler:
+class LineProfiler(RunsCode):
     """LineProfiler(*functions, all_threads=True)
 
     Profile the lines of the given functions.  ``add_function``,
@@ -197,11 +198,11 @@ class LineProfiler:
                 if self._count == 0:
                     self._tracer.disable()
 
-    def __enter__(self):
+    # run, runctx, runcall and `with` (RunsCode) nest like the decorator
+    def _on(self):
         self.enable_by_count()
-        return self
 
-    def __exit__(self, *exc):
+    def _off(self):
         self.disable_by_count()
 
     # -- decorator ----------------------------------------------------------
@@ -254,28 +255,6 @@ class LineProfiler:
             finally:
                 self.disable_by_count()
         return wrapper
-
-    # -- running code ---------------------------------------------------------
-    def runcall(self, func, /, *args, **kw):
-        self.enable_by_count()
-        try:
-            return func(*args, **kw)
-        finally:
-            self.disable_by_count()
-
-    def runctx(self, cmd, globals, locals):
-        self.enable_by_count()
-        try:
-            exec(cmd, globals, locals)
-        finally:
-            self.disable_by_count()
-        return self
-
-    def run(self, cmd):
-        import __main__
-
-        d = __main__.__dict__
-        return self.runctx(cmd, d, d)
 
     # -- results --------------------------------------------------------------
     def get_stats(self):
