@@ -19,7 +19,7 @@ from profkit.report.model import FunctionMemory, MemoryTable
 from profkit.report.text import MIB, source_lines
 
 __all__ = ["LineMemoryProfiler", "MemStats", "FuncMem", "show_results", "BACKENDS", "hints",
-           "ScriptProfile", "shim_module", "profile_script"]
+           "merge_rows", "merge_tables"]
 
 _WRAPPER_FILE = sys.modules[LineProfiler.__module__].__file__  # its wrappers are no one's caller
 BACKENDS = {"rss": 1, "alloc": 2, "both": 3}
@@ -90,6 +90,30 @@ def hints(stats):
                    f"({os.path.basename(cfile)}:{cline}), which is not profiled: profile {cname} "
                    f"(@profile or -f {cname}) to see which of its lines keeps it.")
     return out
+
+
+def merge_rows(table, rows):
+    """Add ``rows`` ((line, row) pairs) into ``table`` ({line: row}):
+    counts and sums add up, the two maxima (mem usage, peak) keep the
+    larger."""
+    for lineno, row in rows:
+        cur = table.get(lineno)
+        if cur is None:
+            table[lineno] = list(row)
+            continue
+        occ, inc, mem, alloc, net, peak = row
+        cur[0] += occ
+        cur[1] += inc
+        cur[2] = max(cur[2], mem)
+        cur[3] += alloc
+        cur[4] += net
+        cur[5] = max(cur[5], peak)
+
+
+def merge_tables(into, tables):
+    """merge_rows for each function of ``tables`` ({code: {line: row}})."""
+    for code, rows in tables.items():
+        merge_rows(into.setdefault(code, {}), rows.items())
 
 
 # ---- numpy ------------------------------------------------------------------------
@@ -165,6 +189,8 @@ class LineMemoryProfiler(LineProfiler):
         self.backend = backend
         self._toplevel = {}   # code -> the registered function's code it belongs to
         self._options = {}    # toplevel code -> (precision, stream)
+        self._folded = {}     # toplevel code -> {line: row}: counted before the last fold()
+        self.each_call = set()  # toplevel codes reported at the end of each call (memscript)
         self._watcher = None
         super().__init__(all_threads=True)
         self._tracer = _engine.LineTracer(all_threads=True, memory=BACKENDS[backend])
@@ -236,33 +262,49 @@ class LineMemoryProfiler(LineProfiler):
                       file=sys.stderr)
 
     # -- results ---------------------------------------------------------------------
-    def get_stats(self):
+    def counted(self):
+        """What the tracer counted since the last fold(): {toplevel code:
+        {line: [occurrences, increment, mem usage, allocated, net, peak]}},
+        nested code merged into the function that holds it."""
         merged = {}
         for code, rows in self._tracer._memstats():
-            top = self._toplevel.get(code, code)
-            table = merged.setdefault(top, {})
-            for lineno, occ, inc, mem, alloc, net, peak in rows:
-                cur = table.get(lineno)
-                if cur is None:
-                    table[lineno] = [occ, inc, mem, alloc, net, peak]
-                else:
-                    cur[0] += occ
-                    cur[1] += inc
-                    cur[2] = max(cur[2], mem)
-                    cur[3] += alloc
-                    cur[4] += net
-                    cur[5] = max(cur[5], peak)
+            table = merged.setdefault(self._toplevel.get(code, code), {})
+            merge_rows(table, ((lineno, row) for lineno, *row in rows))
+        return merged
+
+    def fold(self):
+        """Move what the tracer counted so far into the running totals and
+        zero its counters, so that what it counts from now on can be told
+        apart (memscript: one call's figures).  Returns what was moved."""
+        counted = self.counted()
+        self._tracer.reset()
+        merge_tables(self._folded, counted)
+        return counted
+
+    def reset(self):
+        """Zero every counter; registrations stay."""
+        self._folded = {}
+        self._tracer.reset()
+
+    def function_memory(self, code, table, callers=None):
+        """A FuncMem for the registered function of ``code`` with the figures
+        ``table`` ({line: row})."""
+        filename, first, name = code_label(code)
+        precision, stream = self._options.get(code, (None, None))
+        caller = list(callers[code]) if callers and code in callers else None
+        return FuncMem(filename, first, name, last_line(code), table,
+                       caller=caller, precision=precision, stream=stream)
+
+    def get_stats(self, each_call=True):
+        """MemStats of every function that ran; ``each_call=False`` leaves
+        out those already reported at the end of each call."""
+        merged = {code: {ln: list(row) for ln, row in table.items()}
+                  for code, table in self._folded.items()}
+        merge_tables(merged, self.counted())
         callers = {self._toplevel.get(code, code): who for code, who in self._tracer._callers()}
-        functions = []
-        for code, table in merged.items():
-            if not table:
-                continue
-            filename, first, name = code_label(code)
-            precision, stream = self._options.get(code, (None, None))
-            caller = list(callers[code]) if code in callers else None
-            functions.append(FuncMem(filename, first, name, last_line(code), table,
-                                     caller=caller, precision=precision, stream=stream))
-        return MemStats(functions, self.backend)
+        return MemStats([self.function_memory(code, table, callers)
+                         for code, table in merged.items()
+                         if table and (each_call or code not in self.each_call)], self.backend)
 
     @property
     def code_map(self):
@@ -285,66 +327,11 @@ class LineMemoryProfiler(LineProfiler):
         self.get_stats().dump(filename)
 
 
-# ---- what a script sees under `profkit mem` ------------------------------------------
+def __getattr__(name):
+    # What a script sees under `profkit mem` lives in memscript.py, which
+    # loads only when a script is run.
+    if name in ("ScriptProfile", "shim_module", "profile_script"):
+        from profkit import memscript
 
-class ScriptProfile:
-    """``profile`` under ``profkit mem``: memory_profiler's decorator, with
-    its ``stream=`` and ``precision=``, registering functions with one
-    profiler for the whole run.  ``wrap``: also switch the tracer on only
-    while a marked function runs (the legacy hook slows every call)."""
-
-    def __init__(self, prof, wrap=False):
-        self._prof = prof
-        self._wrap = wrap
-
-    def __call__(self, func=None, stream=None, precision=None, backend=None):
-        if func is None:
-            return lambda f: self(f, stream=stream, precision=precision, backend=backend)
-        self._prof.add_callable(func)
-        if stream is not None or precision is not None:
-            self._prof.set_options(func, precision=precision, stream=stream)
-        return self._prof.wrap_callable(func) if self._wrap else func
-
-    def __getattr__(self, name):
-        return getattr(self._prof, name)
-
-
-def shim_module(script_profile):
-    """A stand-in ``memory_profiler`` module for scripts that import its
-    decorator, so they run unchanged under ``profkit mem``."""
-
-    def memory_usage(*args, **kwargs):
-        from profkit.memtime import memory_usage as real
-
-        return real(*args, **kwargs)
-
-    mod = types.ModuleType("memory_profiler")
-    mod.__doc__ = "profkit's stand-in for memory_profiler under `profkit mem`."
-    mod.profile = script_profile
-    mod.LineProfiler = LineMemoryProfiler
-    mod.show_results = show_results
-    mod.memory_usage = memory_usage
-    mod.__profkit__ = True
-    return mod
-
-
-def profile_script(target, selector, backend="rss"):
-    """``profkit mem``: run ``target`` (see runner) with memory_profiler's
-    decorator as its ``profile`` and the stand-in ``memory_profiler`` module
-    in sys.modules, the tracer switched as ``lineprof.whole_run`` rules;
-    returns (LineMemoryProfiler, outcome)."""
-    from profkit import lineprof
-
-    prof = LineMemoryProfiler(backend=backend)
-    whole = lineprof.whole_run(selector)
-    marker = ScriptProfile(prof, wrap=not whole)
-    saved = sys.modules.get("memory_profiler")
-    sys.modules["memory_profiler"] = shim_module(marker)
-    try:
-        outcome = lineprof.run_script(target, prof, marker, selector, whole)
-    finally:
-        if saved is None:
-            sys.modules.pop("memory_profiler", None)
-        else:
-            sys.modules["memory_profiler"] = saved
-    return prof, outcome
+        return getattr(memscript, name)
+    raise AttributeError(f"module 'profkit.memprof' has no attribute {name!r}")

@@ -193,11 +193,13 @@ class RunResult:
         elapsed = summary["peak_time"] - summary["first_time"]
         kernel = self.kernel_peak()
         note = "" if kernel is None else f" (the kernel's peak RSS: {kernel:.1f} MiB)"
-        span = max(summary["last_time"] - summary["first_time"], 1e-9)
-        return [f"{summary['count']} samples; peak {summary['peak']:.1f} MiB at "
-                f"{elapsed:.2f} s{note}",
-                f"sampling used {self.sampler_cpu * 1e3:.0f} ms of CPU "
-                f"({100 * self.sampler_cpu / span:.2f}% of one core)"]
+        span = summary["last_time"] - summary["first_time"]
+        count = summary["count"]
+        cost = f"sampling used {self.sampler_cpu * 1e3:.0f} ms of CPU"
+        if count > 1 and span > 0:  # a share needs a span of time to divide by
+            cost += f" ({100 * self.sampler_cpu / span:.2f}% of one core)"
+        return [f"{count} sample{'s' if count != 1 else ''}; peak {summary['peak']:.1f} MiB at "
+                f"{elapsed:.2f} s{note}", cost]
 
     def killed_by(self):
         """The signal that ended the program, or 0."""

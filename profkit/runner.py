@@ -13,118 +13,22 @@ Usage::
     ...save the profile; print it to outcome.stdout...
     sys.exit(finish(outcome))
 
-``profkit run`` starts its target in a child process instead: ``target_kind``
-says whether that is a Python script, a module or an executable.
+``load_target`` (in target.py) finds the program without running any of it;
+``run_target`` runs it, including, for ``-m pkg.mod``, the import of its
+package, which is the program's work as under ``python -m``.  ``profkit
+run`` starts its target in a child process instead: ``target_kind`` says
+whether that is a Python script, a module or an executable.
 
 Whatever the program does to ``sys.stdout`` and ``sys.stderr`` (close them,
 replace them), ``outcome.stdout`` and ``outcome.stderr`` are the standard
 output and error profkit started with, for its report and messages.
 """
-import io
 import os
 import sys
 import types
 
-from profkit.errors import ProfkitError
-
-
-def target_kind(script=None, module=None, command=False):
-    """How ``profkit run`` starts a target: ``"module"`` (``-m``),
-    ``"script"`` (a ``.py`` or ``.pyw`` file) or ``"executable"`` (anything
-    else, and everything after ``--`` when ``command`` is true)."""
-    if module is not None:
-        return "module"
-    if not command and script.endswith((".py", ".pyw")):
-        return "script"
-    return "executable"
-
-
-def executable_problem(name):
-    """Why ``name`` cannot be started as a command (one phrase), or None."""
-    if os.sep not in name:
-        import shutil
-
-        return None if shutil.which(name) is not None else f"no such command: {name!r}"
-    if not (os.path.isfile(name) and os.access(name, os.X_OK)):
-        return f"{name!r} is not an executable file"
-    return None
-
-
-class Target:
-    """A loaded program: its code object and how ``__main__`` must look."""
-
-    def __init__(self, code, argv, path0, main_attrs, display):
-        self.code = code
-        self.argv = argv
-        self.path0 = path0
-        self.main_attrs = main_attrs
-        self.display = display  # for messages: the script path or -m name
-
-
-def load_target(script=None, module=None, args=()):
-    """Compile a script or find a module; bad input raises ProfkitError."""
-    if module is not None:
-        return _load_module(module, list(args))
-    return _load_script(script, list(args))
-
-
-def _load_script(script, args):
-    if os.path.isdir(script):
-        raise ProfkitError(f"can't run {script!r}: it is a directory, not a Python script")
-    try:
-        with io.open_code(script) as f:
-            source = f.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ProfkitError(f"can't open file {script!r}: [Errno {exc.errno}] {reason}") from None
-    path = os.path.abspath(script)
-    try:
-        code = compile(source, path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        where = f"{script}:{exc.lineno}" if exc.lineno else script
-        raise ProfkitError(f"{where}: {type(exc).__name__}: {exc.msg}", exit_code=1) from None
-    except ValueError as exc:  # e.g. source with null bytes
-        raise ProfkitError(f"{script}: cannot compile: {exc}", exit_code=1) from None
-    attrs = {
-        "__name__": "__main__",
-        "__file__": path,
-        "__spec__": None,
-        "__package__": None,
-        "__cached__": None,
-        "__loader__": None,
-        "__builtins__": __builtins__,
-    }
-    return Target(code, [script] + args, os.path.dirname(os.path.realpath(script)), attrs, script)
-
-
-def _load_module(name, args):
-    import runpy
-
-    # python -m puts the current folder first, before the module is found.
-    sys.path.insert(0, os.getcwd())
-    try:
-        mod_name, spec, code = runpy._get_module_details(name)
-    except ImportError as exc:
-        del sys.path[0]
-        raise ProfkitError(f"no module named {name!r} ({exc})", exit_code=1) from None
-    except SyntaxError as exc:
-        del sys.path[0]
-        where = f"{exc.filename}:{exc.lineno}" if exc.lineno else name
-        raise ProfkitError(f"{where}: {type(exc).__name__}: {exc.msg}", exit_code=1) from None
-    except Exception as exc:  # noqa: BLE001 - a parent package raised while importing
-        del sys.path[0]
-        raise ProfkitError(f"cannot load module {name!r}: {type(exc).__name__}: {exc}", exit_code=1) from None
-    del sys.path[0]
-    attrs = {
-        "__name__": "__main__",
-        "__file__": spec.origin,
-        "__cached__": spec.cached,
-        "__loader__": spec.loader,
-        "__package__": spec.parent,
-        "__spec__": spec,
-        "__builtins__": __builtins__,
-    }
-    return Target(code, [spec.origin] + args, os.getcwd(), attrs, "-m " + name)
+# Finding the program before it runs; here too for the callers of runner.
+from profkit.target import Target, executable_problem, load_target, target_kind  # noqa: F401
 
 
 class Outcome:
@@ -234,6 +138,8 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
             start()
         try:
             try:
+                if target.package is not None:
+                    _import_package(target)
                 exec(code, globs)
             finally:
                 if pause is not None:
@@ -262,6 +168,18 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
             outcome.stderr = saved_err.get() or _devnull()
             outcome.stdout = saved_out.get() or outcome.stderr
     return outcome
+
+
+def _import_package(target):
+    """Import the package of a ``-m`` module, as ``python -m`` does before
+    running it (runpy's ``_get_module_details``): its ``__init__`` is the
+    program's work, so it runs between ``start()`` and ``stop()``, and
+    what it raises is the program's error.  ``sys.argv[0]`` is ``-m``
+    meanwhile, as python sets it."""
+    argv0 = sys.argv[0]
+    sys.argv[0] = "-m"
+    __import__(target.package)
+    sys.argv[0] = argv0
 
 
 _keep = []

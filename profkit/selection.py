@@ -13,7 +13,10 @@ properties: their code objects all sit in the module's code.
 
 Which modules a pattern looks in:
 
-* ``mod:glob`` and ``--module mod``: that module only.
+* ``mod:glob`` and ``--module mod``: that module only; and ``__main__``
+  too when the program is that module (``-m mod``, or ``-m mod`` running
+  ``mod/__main__.py``, or the script ``mod.py`` itself): the program runs
+  as ``__main__``, but the user calls it by its name.
 * a plain glob (``make_sparse``, ``Matrix.*``): the script and the modules
   of the user's project (under the script's folder, outside any
   site-packages).
@@ -31,6 +34,7 @@ from _thread import _local
 
 from profkit.errors import ProfkitError
 from profkit.lineprof import unwrap_callable
+from profkit.target import find_spec_quietly
 
 _VENDOR = ("site-packages", "dist-packages")
 CO_NEWLOCALS = 0x02
@@ -66,15 +70,16 @@ class Selector:
     def __init__(self, profiler, patterns=(), modules=(), all_script=False, script_dir=None):
         self.profiler = profiler
         self.rules = []  # (label, module name or None, glob)
+        self._files = {}  # module name of a rule -> the files __main__ runs when it runs it
         for p in patterns:
             if ":" in p:
                 mod, glob = p.split(":", 1)
-                _require_module(mod, f"-f {p}", script_dir)
+                self._files[mod] = _require_module(mod, f"-f {p}", script_dir)
                 self.rules.append((f"-f {p}", mod, glob or "*"))
             else:
                 self.rules.append((f"-f {p}", None, p))
         for m in modules:
-            _require_module(m, f"--module {m}", script_dir)
+            self._files[m] = _require_module(m, f"--module {m}", script_dir)
             self.rules.append((f"--module {m}", m, "*"))
         self.all_script = all_script
         self.script_dir = os.path.realpath(script_dir) if script_dir else None
@@ -87,9 +92,10 @@ class Selector:
 
     # -- scanning ---------------------------------------------------------------
     def _rules_for(self, module_name, filename, is_script):
+        main_file = os.path.realpath(filename) if module_name == "__main__" and filename else None
         for label, mod, glob in self.rules:
             if mod is not None:
-                if module_name == mod:
+                if module_name == mod or main_file in self._files[mod]:
                     yield label, glob
             elif is_script or self._in_project(filename):
                 yield label, glob
@@ -157,20 +163,26 @@ class Selector:
 def _require_module(name, what, path0=None):
     """Check that the program will find module ``name``: look where it will
     look, with its own sys.path[0] (its script's folder, or the current one
-    for -m), not profkit's (the folder of the ``profkit`` command)."""
-    import importlib.util
-
+    for -m), not profkit's (the folder of the ``profkit`` command), and
+    without importing anything (a package's ``__init__`` is the program's
+    to run, inside the profile).  Returns the files ``__main__`` runs when
+    the program is that module: its own, and its ``__main__.py`` if it is
+    a package."""
     saved = sys.path[:]
     if path0 is not None:
         sys.path[:1] = [path0]
     try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError) as exc:
-        raise ProfkitError(f"{what}: cannot find module {name!r} ({exc})") from None
+        spec = find_spec_quietly(name)
+        main = (find_spec_quietly(name + ".__main__")
+                if spec is not None and spec.submodule_search_locations is not None else None)
+    except ProfkitError as exc:
+        raise ProfkitError(f"{what}: {exc}") from None
     finally:
         sys.path[:] = saved
     if spec is None:
         raise ProfkitError(f"{what}: no module named {name!r}")
+    return {os.path.realpath(s.origin) for s in (spec, main)
+            if s is not None and s.origin and s.has_location}
 
 
 _SOURCE_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader)

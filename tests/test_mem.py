@@ -237,9 +237,9 @@ def test_no_marked_function_says_so_and_still_runs(cli, tmp_path):
     script = write(tmp_path / "plain.py", "print('ran')\n")
     r = cli("mem", script)
     assert r.stdout == "ran\n"
-    assert r.returncode == 1
+    assert r.returncode == 0  # the program's, as under python -m memory_profiler
     assert r.stderr.strip().splitlines() == [
-        "profkit mem: error: no function was profiled: mark functions with @profile, or choose "
+        "profkit mem: no function was profiled: mark functions with @profile, or choose "
         "them with -f PATTERN or --module MOD"]
 
 

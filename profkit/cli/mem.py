@@ -5,7 +5,7 @@ start-up time is most of what it costs on a short script (bench/startup.py).
 """
 import os
 
-from profkit import memprof, report, runner
+from profkit import memprof, memscript, report, runner
 from profkit.cli import _common
 from profkit.selection import Selector
 
@@ -60,27 +60,27 @@ def main(argv):
     if script is None and module is None:
         parser().error("a script or -m module to profile is required")
     outfile = _common.check_writable(opts.outfile) if opts.outfile else None
-    shown = os.path.relpath(outfile) if outfile else None  # from here: the program may chdir
+    shown_path = os.path.relpath(outfile) if outfile else None  # from here: the program may chdir
     target = runner.load_target(script=script, module=module, args=prog_args)
 
     selector = Selector(None, opts.func, opts.module, False, target.path0)
-    prof, outcome = memprof.profile_script(target, selector, opts.backend)
+    prof, outcome = memscript.profile_script(target, selector, opts.backend, opts.precision)
     stats = prof.get_stats()
-    nothing_marked = not prof.functions and not selector.active
+    shown = prof.get_stats(each_call=False)  # the rest went to their streams, call by call
     out, err = outcome.stdout, outcome.stderr  # as in profkit lines
     with _common.saving(outfile), _common.printing(out):
-        if nothing_marked:
-            print("profkit mem: error: no function was profiled: mark functions with @profile, "
+        if not prof.functions and not selector.active:
+            # as python -m memory_profiler: the program's exit code stands
+            print("profkit mem: no function was profiled: mark functions with @profile, "
                   "or choose them with -f PATTERN or --module MOD", file=err)
         elif not stats.functions:
             print("profkit mem: the profiled functions never ran", file=err)
-        else:
-            report.write(stats, stream=out, precision=opts.precision)
+        elif shown.functions:
+            report.write(shown, stream=out, precision=opts.precision)
             out.flush()
-            for hint in memprof.hints(stats):
+            for hint in memprof.hints(shown):
                 print(f"profkit mem: {hint}", file=err)
         if outfile is not None:
             stats.dump(outfile)
-            _common.wrote(shown, _common.SHOW_AGAIN, err)
-    code = _common.finish_selected(outcome, selector, "profkit mem")
-    return code if code or not nothing_marked else 1
+            _common.wrote(shown_path, _common.SHOW_AGAIN, err)
+    return _common.finish_selected(outcome, selector, "profkit mem")
