@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 PYVERSIONS ?= 3.9 3.10 3.11 3.12 3.13
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: help demo test test-all test-asan test-valgrind bench lint clean
+.PHONY: help demo test test-all test-asan test-valgrind bench lint clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -18,20 +18,27 @@ $(VENV)/.ready: pyproject.toml setup.py $(wildcard src/*.c src/*.h)
 	PROFKIT_WERROR=1 $(VPY) -m pip install -q -e '.[test,examples,plot]'
 	touch $@
 
-demo: $(VENV)/.ready  ## set up .venv and walk through the tutorial on examples/
+demo: $(VENV)/.ready chromium  ## set up .venv and walk through the tutorial on examples/
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) docs/demo.py
 
-test: $(VENV)/.ready  ## set up .venv and run the whole suite
+chromium:  ## install a headless chromium for the HTML reports' browser tests, if possible
+	@sh .ci/chromium.sh
+
+test: $(VENV)/.ready chromium  ## set up .venv and run the whole suite
 	$(VENV)/bin/pytest -q
 
-test-all:  ## run the suite on every CPython 3.9-3.13 that pyenv has
+test-all: chromium  ## run the suite on every CPython 3.9-3.13 that pyenv has
 	@PYTHONS="$(PYVERSIONS)" sh .ci/test-all.sh
 
-test-asan:  ## run the suite against an AddressSanitizer + UBSan build
+test-asan: chromium  ## run the suite against an AddressSanitizer + UBSan build
 	@sh .ci/test-asan.sh
 
 test-valgrind: $(VENV)/.ready  ## run the engine tests under valgrind memcheck
 	@sh .ci/test-valgrind.sh
+
+.PHONY: fuzz
+fuzz: $(VENV)/.ready  ## feed every reader 3000 damaged files per format (PROFKIT_FUZZ_COUNT, _SEED)
+	PROFKIT_FUZZ_COUNT=$${PROFKIT_FUZZ_COUNT:-3000} $(VENV)/bin/pytest -q tests/test_fuzz_readers.py
 
 bench: $(VENV)/.ready  ## measure overheads against cProfile; writes bench/RESULTS.md
 	@PYTHONS="$(PYVERSIONS)" sh bench/bench-all.sh

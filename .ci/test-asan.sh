@@ -9,7 +9,7 @@ venv=.venv-asan
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip setuptools wheel
 PROFKIT_SANITIZE=1 PROFKIT_WERROR=1 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps --no-cache-dir .
-"$venv/bin/python" -m pip install -q pytest gprof2dot line_profiler memory_profiler numpy
+"$venv/bin/python" -m pip install -q pytest gprof2dot line_profiler memory_profiler numpy coverage pytest-cov ipython
 libasan=$(gcc -print-file-name=libasan.so)
 export LD_PRELOAD="$libasan"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1

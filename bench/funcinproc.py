@@ -5,13 +5,16 @@
 
 Runs naive recursion (bench/workloads/fib.py's `fib`) with no profiler,
 under cProfile.Profile() and under profkit.Profile() (with builtins, its
-default, and with builtins=False), each round in a fresh random order.
+default, and with builtins=False; and with the call tree, tree=True, as
+`profkit func` runs it), each round in a fresh random order.
 What is timed is the profiled call alone: interpreter start-up, imports and
 writing the profile are not in it, which makes these ratios steadier than
 the whole-process rows of run.py on a noisy machine.  Prints, and appends
 to --out, medians and each profiler's added time as a fraction of
 cProfile's: the median of the ratios of each round (the headline figure),
-and, as checks, the ratio of the medians and of the minimums.
+and, as checks, the ratio of the medians and of the minimums.  Last, what
+the call tree adds: the tree variant's time over the flat profile's, per
+round (median), whole run and added time alike.
 """
 import argparse
 import cProfile
@@ -28,6 +31,16 @@ from emit import emit  # bench/emit.py
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "workloads"))
 from fib import fib  # noqa: E402
+
+
+def _has_tree():
+    """Whether this profkit keeps a call tree (an older build, compared
+    against in A/B runs, does not)."""
+    try:
+        profkit.Profile(tree=True)
+    except TypeError:
+        return False
+    return True
 
 
 def main(argv=None):
@@ -59,6 +72,8 @@ def main(argv=None):
         "profkit": under(profkit.Profile),
         "profkit, builtins=False": under(lambda: profkit.Profile(builtins=False)),
     }
+    if _has_tree():
+        variants["profkit, tree=True"] = under(lambda: profkit.Profile(tree=True))
     times = {name: [] for name in variants}
     rng = random.Random(0)
     for fn in variants.values():  # warm up
@@ -97,6 +112,12 @@ def main(argv=None):
         "| added / cProfile's (medians) | added / cProfile's (mins) |\n"
         "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
     )
+    if "profkit, tree=True" in times:
+        tree, flat, plain_t = times["profkit, tree=True"], times["profkit"], times["plain"]
+        whole = statistics.median(t / f for t, f in zip(tree, flat))
+        added = statistics.median((t - p) / (f - p) for t, f, p in zip(tree, flat, plain_t) if f > p)
+        text += (f"\nThe call tree (tree=True) against the flat profile, per round (median): "
+                 f"{whole:.3f} × its time, {added:.3f} × its added time.\n")
     emit(text, opts.out)
     return 0
 

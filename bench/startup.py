@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Start-up cost of the line-by-line memory profilers.
+"""Start-up cost of the line-by-line memory profilers, and of `import profkit`.
 
 A tiny script with one decorated function is run plain, under
 `python -m profkit mem` and under `python -m memory_profiler`, in
 alternating rounds; the medians over `python -c pass` are each tool's fixed
 cost, which is all that separates them on scripts that profile a few lines.
+
+Then what importing costs, from `python -X importtime` (the interpreter's own
+count, in microseconds, free of process start-up noise): `import profkit`
+(which defines the IPython extension's entry point and loads nothing for
+it), and the pytest plugin as pytest loads it, after pytest itself.
 
     python bench/startup.py [--rounds 21] [--out FILE]
 """
@@ -64,9 +69,43 @@ def main(argv=None):
     ours = med["python -m profkit mem tiny.py"] - plain
     theirs = med["python -m memory_profiler tiny.py"] - plain
     lines += ["", f"profkit's added time / memory_profiler's: {ours / theirs:.2f}"]
+    lines += [""] + import_costs(py, env, opts.rounds)
     text = "\n".join(lines) + "\n"
     emit(text, opts.out)
     return 0
+
+
+# what -X importtime measures: (code run, the module whose cumulative time counts)
+IMPORTS = {
+    "import profkit": ("import profkit", "profkit"),
+    "import profkit.config (the settings reader)": ("import profkit.config", "profkit.config"),
+    "the pytest plugin, after pytest": ("import pytest, profkit.pytest_plugin", "profkit.pytest_plugin"),
+    "the magics (%load_ext profkit), after IPython": (
+        "import IPython.core.magic, profkit.ipython_magics", "profkit.ipython_magics"),
+}
+
+
+def _cumulative_us(py, env, code, module):
+    r = subprocess.run([py, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        return None  # not installed here (IPython)
+    for line in r.stderr.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1])
+    return None
+
+
+def import_costs(py, env, rounds):
+    """Markdown lines: the median cumulative import time of each of IMPORTS."""
+    lines = ["`python -X importtime`, the cumulative microseconds of each module (with what it "
+             "imports that was not loaded yet); medians.", "",
+             "| import | median (us) |", "|---|---:|"]
+    for label, (code, module) in IMPORTS.items():
+        got = [_cumulative_us(py, env, code, module) for _ in range(rounds)]
+        got = [g for g in got if g is not None]
+        lines.append(f"| {label} | {statistics.median(got):.0f} |" if got else f"| {label} | - |")
+    return lines
 
 
 if __name__ == "__main__":

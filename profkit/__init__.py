@@ -31,6 +31,7 @@ _LAZY = {
     "LineStats": "profkit.formats.lprof",
     "LineMemoryProfiler": "profkit.memprof",
     "memory_usage": "profkit.memtime",
+    "profile": "profkit.marking",  # the decorator: loads nothing more unless asked (marking.py)
 }
 
 
@@ -48,20 +49,7 @@ def __getattr__(name):
     return value
 
 
-def profile(func=None, **options):
-    """Mark a function for profiling.
+def load_ipython_extension(ipython):  # %load_ext profkit: the magics load only now
+    from profkit.ipython_magics import load_ipython_extension as load
 
-    Under ``profkit lines``, ``profkit mem`` (where it takes memory_profiler's
-    ``stream=`` and ``precision=``) and ``profkit run`` the function is
-    registered with the running profiler.  Run with plain ``python`` it does
-    nothing at all: the function is returned as it is, so the decorator can
-    stay in the code.
-    """
-    if func is None:
-        return lambda f: profile(f, **options)
-    from profkit import marking
-
-    prof = marking.current_line_profiler()
-    if prof is not None:
-        return prof(func, **options) if options else prof(func)
-    return func
+    load(ipython)

@@ -7,6 +7,10 @@ the same ``stats`` dict, so ``pstats.Stats(profile)``, ``print_stats`` and
 * every thread is profiled, each with its own call stack
   (``all_threads=False`` restores cProfile's one-thread behaviour);
 * the default clock is the CPU's invariant TSC where there is one.
+
+With ``tree=True`` the engine also keeps the exact call tree, per thread
+(``get_tree()``), which the flame graph and the speedscope, collapsed and
+callgrind files are written from.
 """
 import sys
 from collections import namedtuple
@@ -36,19 +40,23 @@ def label(code):
 
 
 class Profile(RunsCode, _engine.Profiler):
-    """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True)
+    """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True,
+    tree=False, tree_depth=256)
 
     ``timer`` is an optional callable returning the time; its value is read
     as seconds, or as integer ticks of ``timeunit`` seconds when a unit is
     given.  ``subcalls`` records caller/callee pairs, ``builtins`` profiles C
     functions.  ``all_threads=False`` profiles only the thread that calls
-    ``enable()``.
+    ``enable()``.  ``tree`` keeps the call tree (``get_tree()``); calls
+    deeper than ``tree_depth`` levels are folded into one layer below it.
     """
 
     _on, _off = _engine.Profiler.enable, _engine.Profiler.disable
 
-    def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True):
-        super().__init__(timer, timeunit, subcalls, builtins, all_threads)
+    def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, *, all_threads=True,
+                 tree=False, tree_depth=256):
+        super().__init__(timer, timeunit, subcalls, builtins, all_threads, tree=tree,
+                         tree_depth=tree_depth)
         # Source files whose functions are left out of the stats: the `with` block's __exit__ (and the CLI's runner) are profkit's
         # own frames, not the program's: left out of the stats.
         self._hidden_files = frozenset({runcode.__file__})
@@ -100,6 +108,41 @@ class Profile(RunsCode, _engine.Profiler):
     def _is_hidden(self, code):
         return not isinstance(code, str) and code.co_filename in self._hidden_files
 
+    def get_tree(self):
+        """The call tree collected so far, as ``report.model.CallTree``: one
+        tree per thread, the main thread first, with the same functions
+        left out as in ``stats`` (their calls hang from the node above).
+        Raises ValueError when the profile keeps no tree (``tree=False``)."""
+        from profkit.report.model import CallNode, CallTree, ThreadTree
+
+        if not self.tree:
+            raise ValueError("this profile keeps no call tree: make it with Profile(tree=True)")
+        import threading
+
+        names = {t.ident: t.name for t in threading.enumerate()}
+        main = threading.main_thread().ident
+        threads, cap = [], None
+        for ident, cap, raw in reversed(self._rawtree()):
+            nodes, depth = [], []
+            for parent, code, nc, rc, total, inline in raw:
+                if code is None:  # the root
+                    nodes.append(CallNode(None))
+                    depth.append(0)
+                    continue
+                depth.append(depth[parent] + 1)
+                node = CallNode(label(code), nc, rc, inline, total, folded=depth[-1] > cap)
+                nodes.append(node)
+                nodes[parent].children.append(node)
+                if self._is_hidden(code):
+                    node.func = None  # its calls hang from its parent instead
+            root = nodes[0]
+            _splice_hidden(root)
+            root.total = sum(c.total for c in root.children)
+            name = "MainThread" if ident == main else names.get(ident) or f"thread {ident}"
+            threads.append(ThreadTree(ident, name, root))
+        threads.sort(key=lambda t: t.ident != main)
+        return CallTree(threads, exact=True, depth_cap=cap)
+
     # -- reporting --------------------------------------------------------
     def function_table(self):
         """Stop profiling and return the results as the reports' model
@@ -107,7 +150,7 @@ class Profile(RunsCode, _engine.Profiler):
         from profkit.report.model import FunctionTable
 
         self.create_stats()
-        return FunctionTable(self.stats)
+        return FunctionTable(self.stats, tree=self.get_tree() if self.tree else None)
 
     def print_stats(self, sort=-1):
         """Print the table ``python -m cProfile`` prints, ordered by ``sort``."""
@@ -122,6 +165,25 @@ class Profile(RunsCode, _engine.Profiler):
         gprof2dot read."""
         self.create_stats()
         pstats_io.dump(self.stats, file)
+
+
+def _splice_hidden(node):
+    """Replace each child of ``node`` whose func is None (a hidden function)
+    by its own children, merged with their namesakes, all the way down."""
+    kids, spliced = [], False
+    for child in node.children:
+        _splice_hidden(child)
+        spliced = spliced or child.func is None
+        kids.extend(child.children if child.func is None else [child])
+    if spliced:
+        merged = {}
+        for k in kids:
+            if k.func in merged:
+                merged[k.func].merge(k)
+            else:
+                merged[k.func] = k
+        kids = list(merged.values())
+    node.children = kids
 
 
 def _run_and_report(prof, statement, filename, sort, globals, locals):
@@ -150,12 +212,12 @@ def runctx(statement, globals, locals, filename=None, sort=-1):
     return _run_and_report(Profile(), statement, filename, sort, globals, locals)
 
 
-def profile_script(target, builtins=True, all_threads=True):
+def profile_script(target, builtins=True, all_threads=True, tree=False, tree_depth=256):
     """``profkit func``: run ``target`` (see runner) under a Profile whose
     report leaves the runner's frames out; returns (profile, outcome)."""
     from profkit import marking, runner
 
-    prof = Profile(builtins=builtins, all_threads=all_threads)
+    prof = Profile(builtins=builtins, all_threads=all_threads, tree=tree, tree_depth=tree_depth)
     prof._hidden_files |= {runner.__file__}
     # Scripts marked up for kernprof (a bare @profile) run here too.
     with marking.builtin_profile(marking.passthrough):

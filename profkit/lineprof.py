@@ -8,18 +8,17 @@ that next event, callees included.  Time while a generator or coroutine is
 suspended is charged to no line.
 """
 import functools
-import types
 from _thread import _local, allocate_lock  # threading's own primitives, without importing it
 
-from profkit import _engine
+from profkit import _engine, linewrap
+from profkit.linewrap import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, _code_flag
 from profkit.runcode import RunsCode
 
 __all__ = ["LineProfiler", "LineStats", "ScriptLineProfiler", "code_label", "last_line",
            "profile_script", "run_script", "whole_run"]
 
 UNIT = 1e-9  # stored times are nanoseconds
-CO_GENERATOR = 0x20
-CO_COROUTINE = 0x80
+unwrap_callable = linewrap.functions  # the plain functions behind a callable (selection, memscript)
 
 
 def __getattr__(name):
@@ -29,20 +28,6 @@ def __getattr__(name):
 
         return LineStats
     raise AttributeError(f"module 'profkit.lineprof' has no attribute {name!r}")
-
-
-def _code_flag(func, flag):
-    # inspect.isgeneratorfunction / iscoroutinefunction without importing
-    # inspect (which costs more than this whole module): look through
-    # methods and partials at the function's code flags.
-    while True:
-        if isinstance(func, types.MethodType):
-            func = func.__func__
-        elif isinstance(func, functools.partial):
-            func = func.func
-        else:
-            break
-    return isinstance(func, types.FunctionType) and bool(func.__code__.co_flags & flag)
 
 
 def code_label(code):
@@ -62,64 +47,71 @@ def last_line(code):
     return max(lines, default=code.co_firstlineno)
 
 
-def unwrap_callable(obj):
-    """The plain functions behind ``obj``: decorated functions (through
-    ``__wrapped__``), methods, static and class methods, properties,
-    partials, and every function defined in a class."""
-    seen = set()
-    out = []
+class _Tracer(_engine.LineTracer):
+    """The engine's line tracer, with the options its hook reads at each
+    enable() (src/linetracer.h).  They are class attributes, so they hold
+    for every profiler of the process, as line_profiler's do:
+    ``wrap_trace``: on the legacy hook, a trace function already installed
+    (coverage, a debugger) goes on getting every event; else it is
+    suspended while profiling, and given back after, in both cases.
+    ``set_frame_local_trace``: on the legacy hook, each profiled frame
+    gets the hook as its f_trace, so that code that saves, clears and
+    restores sys.settrace resumes line events at once."""
+    __slots__ = ()
+    wrap_trace = True
+    set_frame_local_trace = False
 
-    def visit(o):
-        if id(o) in seen:
-            return
-        seen.add(id(o))
-        if isinstance(o, (staticmethod, classmethod)):
-            visit(o.__func__)
-        elif isinstance(o, property):
-            for f in (o.fget, o.fset, o.fdel):
-                if f is not None:
-                    visit(f)
-        elif isinstance(o, functools.partial):
-            visit(o.func)
-        elif isinstance(o, functools.cached_property):
-            visit(o.func)
-        elif isinstance(o, types.MethodType):
-            visit(o.__func__)
-        elif isinstance(o, type):
-            for member in vars(o).values():
-                if isinstance(member, (staticmethod, classmethod, property, functools.cached_property)) \
-                        or isinstance(member, types.FunctionType):
-                    visit(member)
-        elif isinstance(o, types.FunctionType):
-            inner = getattr(o, "__wrapped__", None)
-            if inner is not None and callable(inner):
-                visit(inner)  # the user's function, not the decorator's wrapper
-            else:
-                out.append(o)
 
-    visit(obj)
-    return out
+def _legacy_hook():
+    return _engine.backend() == "legacy"  # the same rule for both tracers: PROFKIT_BACKEND
 
 
 class LineProfiler(RunsCode):
-    """LineProfiler(*functions, all_threads=True)
+    """LineProfiler(*functions, wrap_trace=None, set_frame_local_trace=None, all_threads=True)
 
     Profile the lines of the given functions.  ``add_function``,
     ``add_callable``, ``add_module`` and ``add_class`` register more; using
     the profiler as a decorator registers the function and turns profiling
-    on while it runs (``enable_by_count``), like line_profiler's.
+    on while it runs (``enable_by_count``), like line_profiler's.  Several
+    profilers can be on at once, and one function can be registered with
+    several: each keeps its own counts.  ``wrap_trace`` and
+    ``set_frame_local_trace`` are line_profiler 5's (see ``_Tracer``); None
+    keeps the process-wide value (True and False by default).
     """
 
-    def __init__(self, *functions, all_threads=True):
-        self._tracer = _engine.LineTracer(all_threads=all_threads)
+    def __init__(self, *functions, wrap_trace=None, set_frame_local_trace=None, all_threads=True):
+        self._tracer = _Tracer(all_threads=all_threads)
         self._all_threads = all_threads
         self._lock = allocate_lock()
         self._local = _local()
         self._count = 0
         self.functions = []
         self.timer_unit = UNIT
+        if wrap_trace is not None:
+            self.wrap_trace = wrap_trace
+        if set_frame_local_trace is not None:
+            self.set_frame_local_trace = set_frame_local_trace
         for f in functions:
             self.add_callable(f)
+
+    # -- the hook's options (process-wide) ----------------------------------------
+    @property
+    def wrap_trace(self):
+        return _Tracer.wrap_trace
+
+    @wrap_trace.setter
+    def wrap_trace(self, value):
+        _Tracer.wrap_trace = bool(value)
+
+    @property
+    def set_frame_local_trace(self):
+        """As line_profiler's: always False under sys.monitoring, which has
+        no frame-local trace functions."""
+        return _Tracer.set_frame_local_trace and _legacy_hook()
+
+    @set_frame_local_trace.setter
+    def set_frame_local_trace(self, value):
+        _Tracer.set_frame_local_trace = bool(value)
 
     # -- registration ------------------------------------------------------
     def add_code(self, code):
@@ -130,32 +122,32 @@ class LineProfiler(RunsCode):
         """Register one function (line_profiler returns None here too)."""
         self.add_callable(func)
 
-    def add_callable(self, func):
-        """Register the functions behind ``func``; 1 if any, else 0."""
+    def add_callable(self, func, guard=None, name=None):
+        """Register the functions behind ``func`` (methods, properties,
+        partials, classes, decorated functions...) but those ``guard``
+        rejects; 1 if any, else 0.  ``name`` (line_profiler's, for its log)
+        is accepted."""
         added = 0
-        for f in unwrap_callable(func):
-            code = getattr(f, "__code__", None)
-            if code is None:
+        for f in linewrap.functions(func):
+            if guard is not None and guard(f):
                 continue
-            if self.add_code(code):
+            if self.add_code(f.__code__):
                 self.functions.append(f)
             added = 1
         return added
 
-    def add_class(self, cls):
-        """Register every function defined in ``cls``; returns how many."""
-        return sum(self.add_callable(m) for m in _members(cls, cls.__module__))
+    def add_class(self, cls, *, scoping_policy=None, wrap=False):
+        """Register what ``cls`` defines (its methods, and its nested classes
+        as ``scoping_policy`` says, line_profiler's); with ``wrap``, replace
+        them by profiling wrappers.  Returns how many members were added."""
+        return linewrap.add_namespace(self, cls, linewrap.policies(scoping_policy), wrap)
 
-    def add_module(self, mod):
-        """Register every function and class method defined in ``mod``;
-        returns how many callables were added."""
-        count = 0
-        for member in _members(mod, mod.__name__):
-            if isinstance(member, type):
-                count += self.add_class(member)
-            else:
-                count += self.add_callable(member)
-        return count
+    def add_module(self, mod, *, scoping_policy=None, wrap=False):
+        """Register what ``mod`` defines, not what it imported (line_profiler's
+        scoping policies: by default its functions and classes and those of
+        its package); with ``wrap``, replace them by profiling wrappers.
+        Returns how many members were added."""
+        return linewrap.add_namespace(self, mod, linewrap.policies(scoping_policy), wrap)
 
     # -- switching ----------------------------------------------------------
     def enable(self):
@@ -207,25 +199,56 @@ class LineProfiler(RunsCode):
 
     # -- decorator ----------------------------------------------------------
     def __call__(self, func):
+        """Register ``func`` and return a wrapper of the same kind that
+        profiles while it runs (see ``wrap_callable``)."""
         self.add_callable(func)
         return self.wrap_callable(func)
 
     def wrap_callable(self, func):
-        """A wrapper that profiles while ``func`` runs (generators: while each
-        step runs, so the consumer's time is not the generator's)."""
+        """A wrapper that profiles while ``func`` runs, of ``func``'s kind
+        (generators and async generators: while each step runs, so the
+        consumer's time is not the generator's); see profkit.linewrap."""
+        return linewrap.wrap(self, func)
+
+    def _wrapper(self, func):
+        """The function wrapper of ``func`` (here, so that memory reports
+        skip these frames when they look for a caller: memprof)."""
+        on, off = self.enable_by_count, self.disable_by_count
+        if _code_flag(func, CO_ASYNC_GENERATOR):
+            @functools.wraps(func)
+            async def agen_wrapper(*args, **kwds):
+                g = func(*args, **kwds)
+                step, value = g.asend, None  # each step of the generator runs profiled
+                while True:
+                    on()
+                    try:
+                        item = await step(value)
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        off()
+                    try:
+                        value = yield item
+                        step = g.asend
+                    except GeneratorExit:
+                        await g.aclose()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
+                        step, value = g.athrow, exc
+            return agen_wrapper
         if _code_flag(func, CO_GENERATOR):
             @functools.wraps(func)
             def gen_wrapper(*args, **kwds):
                 g = func(*args, **kwds)
                 step, value = g.send, None  # the first step: g.send(None) is next(g)
                 while True:
-                    self.enable_by_count()
+                    on()
                     try:
                         item = step(value)
                     except StopIteration as stop:
                         return stop.value
                     finally:
-                        self.disable_by_count()
+                        off()
                     try:
                         value = yield item
                         step = g.send
@@ -238,22 +261,20 @@ class LineProfiler(RunsCode):
         if _code_flag(func, CO_COROUTINE):
             @functools.wraps(func)
             async def coro_wrapper(*args, **kwds):
-                self.enable_by_count()
+                on()
                 try:
                     return await func(*args, **kwds)
                 finally:
-                    self.disable_by_count()
+                    off()
             return coro_wrapper
-        if not (isinstance(func, types.FunctionType) or isinstance(func, types.MethodType)):
-            return func  # classes, properties...: registered, left as they are
 
         @functools.wraps(func)
         def wrapper(*args, **kwds):
-            self.enable_by_count()
+            on()
             try:
                 return func(*args, **kwds)
             finally:
-                self.disable_by_count()
+                off()
         return wrapper
 
     # -- results --------------------------------------------------------------
@@ -276,8 +297,14 @@ class LineProfiler(RunsCode):
         return LineStats(timings, UNIT)
 
     def print_stats(self, stream=None, output_unit=None, stripzeros=False, details=True,
-                    summarize=False, sort=False, rich=False):
-        """Print line_profiler's report (``rich`` is accepted and ignored)."""
+                    summarize=False, sort=False, rich=False, *, config=None):
+        """Print line_profiler's report.  ``rich`` is accepted and ignored
+        (the report is plain text); ``config``, line_profiler's TOML file,
+        is refused: pass the options themselves."""
+        if config not in (None, False, True):
+            raise ValueError(f"print_stats(config={config!r}): profkit reads no line_profiler "
+                             "configuration file; pass output_unit, stripzeros, details, "
+                             "summarize or sort instead")
         self.get_stats().print(stream=stream, output_unit=output_unit, stripzeros=stripzeros,
                                details=details, summarize=summarize, sort=sort)
 
@@ -291,23 +318,6 @@ class LineProfiler(RunsCode):
     def reset(self):
         """Zero every counter; registrations stay."""
         self._tracer.reset()
-
-
-def _members(container, module_name):
-    """Functions and classes defined in ``container`` (a module or class) itself."""
-    out = []
-    for member in vars(container).values():
-        target = member
-        if isinstance(member, (staticmethod, classmethod)):
-            target = member.__func__
-        elif isinstance(member, property):
-            target = member.fget
-        if target is None:
-            continue
-        if (isinstance(target, types.FunctionType) or isinstance(target, type)) and \
-                getattr(target, "__module__", None) == module_name:
-            out.append(member)
-    return out
 
 
 # ---- a script under `profkit lines` ------------------------------------------

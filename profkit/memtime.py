@@ -172,6 +172,7 @@ class RunResult:
         self.own_rss = own_rss
         self.backend = backend      # what was sampled: rss, pss or uss
         self.include_children = include_children
+        self.stopped_by = 0         # the signal profkit got and passed on, if any
 
     def kernel_peak(self):
         """The kernel's peak RSS of the program (MiB, from wait4), when it
@@ -216,16 +217,25 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
            multiprocess=False, python_target=None):
     """Start ``argv`` (or, for ``python_target`` = the words after
     ``python``, a Python program whose ``@profile`` calls are stamped) and
-    sample it into the ``.dat`` file ``path`` until it ends."""
+    sample it into the ``.dat`` file ``path`` until it ends.  SIGTERM,
+    SIGINT and SIGHUP sent to profkit meanwhile go to the program, and the
+    program dies with profkit (see supervise.py); the RunResult's
+    ``stopped_by`` names the signal profkit should end by, once done."""
+    from profkit.supervise import Supervisor
+
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, 0o666)
     except OSError as exc:
         raise ProfkitError(f"cannot write {path!r}: {exc.strerror or exc}", exit_code=1) from None
+    ready = None
     try:
-        os.write(fd, f"CMDLINE {cmdline}\n".encode("utf-8", "replace"))
+        try:
+            os.write(fd, f"CMDLINE {cmdline}\n".encode("utf-8", "replace"))
+        except OSError as exc:  # a full disk: leave no empty file behind
+            os.unlink(path)
+            raise ProfkitError(f"cannot write {path!r}: {exc.strerror or exc}", exit_code=1) from None
         pass_fds = ()
-        ready = None
         if python_target is not None:
             from profkit import timeline_child
 
@@ -233,30 +243,27 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
             argv = timeline_child.command(fd, ready_w, python_target)
             pass_fds = (fd, ready_w)
         own_rss = _engine.self_rss()
-        try:
-            child = subprocess.Popen(argv, pass_fds=pass_fds)
-        except OSError as exc:
-            raise ProfkitError(f"cannot start {argv[0]!r}: {exc.strerror or exc}", exit_code=1) from None
-        finally:
-            if ready is not None:
-                os.close(ready_w)
-        # Ctrl-C in a terminal reaches the whole process group: the program
-        # decides what it means, and we stay to close the file.
-        saved_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        try:
+        supervisor = Supervisor()
+        with supervisor:
+            try:
+                child = subprocess.Popen(argv, pass_fds=pass_fds, preexec_fn=supervisor.child_setup)
+            except OSError as exc:
+                raise ProfkitError(f"cannot start {argv[0]!r}: {exc.strerror or exc}",
+                                   exit_code=1) from None
+            finally:
+                if ready is not None:
+                    os.close(ready_w)
+            before = resource.getrusage(resource.RUSAGE_SELF)
             sampler = _engine.Sampler(child.pid, interval, backend,
                                       _flags(include_children, multiprocess), fd, False, 0)
             try:
                 sampler.start()
             except ProcessLookupError:
                 sampler = None
-            _pid, status, rusage = os.wait4(child.pid, 0)
+            status, rusage = supervisor.wait(child.pid)
             child.returncode = _exit_code(status)
             if sampler is not None:
                 sampler.stop()
-        finally:
-            signal.signal(signal.SIGINT, saved_int)
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         summary = sampler.summary() if sampler is not None else None
@@ -270,8 +277,10 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
                 started = os.read(ready, 1) == b"1"
             except BlockingIOError:
                 started = False
-        return RunResult(path, status, rusage, summary, cpu, own_rss, started, backend,
-                         include_children)
+        result = RunResult(path, status, rusage, summary, cpu, own_rss, started, backend,
+                           include_children)
+        result.stopped_by = supervisor.stopped_by
+        return result
     finally:
         os.close(fd)
         if ready is not None:

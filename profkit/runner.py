@@ -3,8 +3,11 @@
 Every profiling mode goes through here, so all of them agree on what the
 program sees (``sys.argv``, ``sys.path[0]``, ``__main__``), on exit codes, and
 on the rule that the profile is saved whatever way the program ends:
-normally, by raising, by ``sys.exit`` or by Ctrl-C.  A Ctrl-C ends profkit
-by SIGINT itself, after the profile is saved, through ``reraise_sigint``.
+normally, by raising, by ``sys.exit``, by Ctrl-C, or by SIGTERM or SIGHUP
+(what ``timeout``, ``kill``, CI cancellation, ``docker stop`` and systemd
+send first).  Then profkit ends by that same signal itself, after the
+profile is saved, through ``reraise``: callers see the status they would
+see for plain python.
 
 Usage::
 
@@ -38,6 +41,7 @@ class Outcome:
         self.exit_code = 0
         self.exc = None  # an exception whose traceback python would print
         self.interrupted = False
+        self.stopper = None  # the _Stopper of SIGTERM and SIGHUP, if installed
         self.exit_message = None  # sys.exit("message") prints it
         # profkit's own output after the program: the standard output and
         # error profkit started with (stdout falls back to stderr if gone)
@@ -108,16 +112,19 @@ def _flush(stream):
         pass
 
 
-def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
+def run_target(target, start=None, stop=None, pause=None, keep_streams=True, signals=True):
     """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``
     (None: nothing to call).
 
-    ``stop()`` always runs, also on SystemExit, KeyboardInterrupt and any
-    exception.  Non-daemon threads the program started are waited for before
-    ``stop()``, as the interpreter does at exit, so their work is counted;
+    ``stop()`` always runs, also on SystemExit, KeyboardInterrupt, SIGTERM,
+    SIGHUP and any exception.  Non-daemon threads the program started are
+    waited for before ``stop()``, as the interpreter does at exit, so their
+    work is counted (not after SIGTERM or SIGHUP: python would not wait);
     ``pause(True)``/``pause(False)`` bracket that wait so the calling
     thread's share of it stays out of the profile.  ``keep_streams=False``:
     nothing is reported afterwards (outcome.stdout and stderr stay None).
+    ``signals``: stop the program on SIGTERM and SIGHUP as on Ctrl-C (see
+    ``_Stopper``), where they have their default action.
     """
     outcome = Outcome()
     if keep_streams:
@@ -133,7 +140,10 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
         sys.path.insert(0, target.path0)
     code = target.code
     globs = main.__dict__
+    stopper = outcome.stopper = _Stopper() if signals else None
     try:
+        if stopper is not None:
+            stopper.install()
         if start is not None:
             start()
         try:
@@ -142,20 +152,27 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
                     _import_package(target)
                 exec(code, globs)
             finally:
-                if pause is not None:
-                    pause(True)
-                _join_threads()
-                if pause is not None:
-                    pause(False)
+                if stopper is None or not stopper.received:
+                    if pause is not None:
+                        pause(True)
+                    _join_threads()
+                    if pause is not None:
+                        pause(False)
         finally:
-            if stop is not None:
-                stop()
+            try:
+                if stopper is not None:
+                    stopper.defer()
+            finally:
+                if stop is not None:
+                    stop()
     except SystemExit as exc:
         outcome.exit_code, outcome.exit_message = _exit_status(exc.code)
     except KeyboardInterrupt as exc:
         outcome.exc = exc
         outcome.interrupted = True
         outcome.exit_code = 128 + _SIGINT
+    except Terminated:
+        pass  # python prints nothing when a signal ends it
     except BaseException as exc:  # noqa: BLE001 - the program's own error
         outcome.exc = exc
         outcome.exit_code = 1
@@ -167,7 +184,85 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True):
             _flush(sys.stdout)  # the program's output comes before the report
             outcome.stderr = saved_err.get() or _devnull()
             outcome.stdout = saved_out.get() or outcome.stderr
+    if stopper is not None and stopper.received:  # also when the program caught it
+        outcome.exit_code = 128 + stopper.received
     return outcome
+
+
+class Terminated(BaseException):
+    """Raised in the program's main thread when SIGTERM or SIGHUP reaches
+    profkit, as KeyboardInterrupt is on Ctrl-C: the program unwinds, the
+    profile is saved, and profkit ends by that signal."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Stopper:
+    """SIGTERM and SIGHUP while a program runs under profkit.
+
+    Installed only where the signal has its default action: a program that
+    sets its own handler replaces this one and keeps it, and a signal
+    ignored when profkit started (``nohup``) stays ignored.  While the
+    program runs, the first signal raises ``Terminated`` in it; after it
+    (``defer``), while profkit saves the profile, the first is remembered,
+    and ``finish`` ends the process by it.  A second signal ends the
+    process at once, by the default action, as does any signal in a child
+    forked from the program (which would otherwise run profkit's handler).
+
+    It uses ``_signal``, the C module under ``signal``: ``signal.py`` (its
+    enums) would add a millisecond to every profkit run's start-up.
+    """
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.received = 0
+        self.installed = []
+
+    def install(self):
+        import _signal
+
+        for sig in (_signal.SIGTERM, _signal.SIGHUP):
+            try:
+                if _signal.getsignal(sig) == _signal.SIG_DFL:
+                    _signal.signal(sig, self._stop)
+                    self.installed.append(sig)
+            except ValueError:  # not the main thread: python's defaults stay
+                return
+
+    def _first(self, signum):
+        """True for the first signal, which is remembered; a second one, or
+        one in a forked child, ends the process at once."""
+        if os.getpid() != self.pid or self.received:
+            reraise(signum)
+            return False
+        self.received = signum
+        return True
+
+    def _stop(self, signum, _frame):
+        if self._first(signum):
+            raise Terminated(signum)
+
+    def _remember(self, signum, _frame):
+        self._first(signum)
+
+    def _swap(self, old, new):
+        import _signal
+
+        for sig in self.installed:
+            if _signal.getsignal(sig) == old:
+                _signal.signal(sig, new)
+
+    def defer(self):
+        """The program has ended: from now on remember a signal, do not raise."""
+        self._swap(self._stop, self._remember)
+
+    def restore(self):
+        """Give the signals their default action back."""
+        import _signal
+
+        self._swap(self._remember, _signal.SIG_DFL)
 
 
 def _import_package(target):
@@ -229,8 +324,10 @@ def _strip_own_frames(exc):
 def finish(outcome):
     """Report how the program ended, as python would; return the exit code.
 
-    A Ctrl-C ends the process with SIGINT itself (after the profile has been
-    saved), so shells and callers see the same status as for plain python.
+    A Ctrl-C, SIGTERM or SIGHUP ends the process by that signal itself
+    (after the profile has been saved), so shells and callers see the same
+    status as for plain python; so does a SIGTERM or SIGHUP that arrived
+    while the profile was being saved.
     """
     _flush(sys.stdout)
     if outcome.exit_message is not None and sys.stderr is not None:
@@ -245,17 +342,28 @@ def finish(outcome):
         exc.__traceback__ = tb
         sys.excepthook(type(exc), exc, tb)
     if outcome.interrupted:
-        reraise_sigint()
+        reraise(_SIGINT)
+    stopper = outcome.stopper
+    if stopper is not None:
+        if stopper.received:
+            reraise(stopper.received)
+        stopper.restore()
     return outcome.exit_code
 
 
-def reraise_sigint():
-    """End this process by SIGINT, with the default action, as python ends
-    after an unhandled Ctrl-C: shells and callers then see the status they
-    would see for plain python.  The one place profkit does this."""
+def reraise(signum):
+    """End this process by signal ``signum`` with its default action, as
+    python ends after an unhandled Ctrl-C, or on SIGTERM: shells and
+    callers then see the status they would see for plain python.  The one
+    place profkit does this."""
     _flush(sys.stdout)
     _flush(sys.stderr)
-    import signal
+    import _signal  # see _Stopper
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGINT)
+    _signal.signal(signum, _signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def reraise_sigint():
+    """``reraise(SIGINT)``."""
+    reraise(_SIGINT)

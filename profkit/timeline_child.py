@@ -149,7 +149,8 @@ def main(argv):
     os.close(ready)
     stamper = Stamper(fd)
     with marking.builtin_profile(stamper), marking.line_profiler(stamper):
-        outcome = runner.run_target(target, keep_streams=False)
+        # SIGTERM and the like keep their action: nothing here to save
+        outcome = runner.run_target(target, keep_streams=False, signals=False)
     return runner.finish(outcome)
 
 

@@ -26,12 +26,19 @@
 #define PK_HAVE_MONITORING 0
 #endif
 
-/* PyEval_SetProfileAllThreads/SetTraceAllThreads arrived in 3.12; before,
- * legacy.c walks the thread states itself. */
-#if PY_VERSION_HEX >= 0x030C0000
-#define PK_HAVE_SET_ALL_THREADS 1
+/* Setting another thread's hook, which legacy.c does thread by thread so
+ * that each keeps what it had: _PyEval_SetProfile(tstate, ...) and
+ * _PyEval_SetTrace(tstate, ...) are exported from 3.9 to 3.12.  3.13 moved
+ * both to Include/internal/pycore_ceval.h, where _PyEval_SetProfile stays
+ * PyAPI_FUNC (declared here, as the internal header is not ours to
+ * include) and _PyEval_SetTrace becomes a plain `extern`, not exported:
+ * there another thread's trace function is set by that thread itself, at
+ * its next event (legacy.c, arm_sync). */
+#if PY_VERSION_HEX >= 0x030D0000
+PyAPI_FUNC(int) _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func, PyObject *arg);
+#define PK_HAVE_SET_OTHER_TRACE 0
 #else
-#define PK_HAVE_SET_ALL_THREADS 0
+#define PK_HAVE_SET_OTHER_TRACE 1
 #endif
 
 /* ---- module state and heap types (PEP 489, PEP 573) -------------------- */
@@ -231,8 +238,10 @@ typedef struct {
  * head from 3.11. */
 #if PY_VERSION_HEX < 0x030B0000
 static inline void pk_frame_set_trace_lines(PyFrameObject *f, int on) { f->f_trace_lines = (char)on; }
+static inline int pk_frame_trace_lines(PyFrameObject *f) { return f->f_trace_lines; }
 #else
 static inline void pk_frame_set_trace_lines(PyFrameObject *f, int on) { ((PkFrameHead *)f)->f_trace_lines = (char)on; }
+static inline int pk_frame_trace_lines(PyFrameObject *f) { return ((PkFrameHead *)f)->f_trace_lines; }
 #endif
 
 #endif /* PROFKIT_COMPAT_H */

@@ -26,11 +26,19 @@
  * `g` is process-wide.  The thread-locals belong to their own thread:
  *   tls         this thread's stack for the current session (one TLS
  *               block: a single offset load per event);
- *   tls_paused  its stack while pk_functracer_pause() holds it aside.
+ *   tls_paused  its stack while pk_functracer_pause() holds it aside;
+ *   tls_tree    its call tree, stamped with the generation of the profiler
+ *               that made it: a thread's stack records are new each
+ *               session, and thread idents are reused once a thread ends,
+ *               so the thread itself is what finds its tree again.
  * Everything else lives in a PkProfiler or in the module state. */
 static PkTracerGlobals g = PK_TRACER_GLOBALS_INIT(0); /* g.active: a PkProfiler */
 PK_TLS PkThreadCache tls;
 PK_TLS PkThread *tls_paused = NULL;
+PK_TLS struct {
+    PkTree *tree;
+    uint32_t gen; /* PkProfiler.gen when it was made: new per profiler and per clear() */
+} tls_tree;
 
 /* The engine's own methods (the profiler type's method table), whose calls
  * never enter the statistics: stopping the profiler is profkit's business,
@@ -139,6 +147,96 @@ static PK_NOINLINE int grow_stack(PkThread *t)
         return PK_ENOMEM;
     t->frames = n;
     return PK_OK;
+}
+
+/* ---- the call tree ----------------------------------------------------- */
+
+/* A call of total time t_ and inline time i_ ends for x (an entry or an
+ * edge), leaving lv_ calls of x open on the same thread's stack:
+ * cProfile's arithmetic (Stop() in CPython's Modules/_lsprof.c), where
+ * only the outermost of recursive calls adds to the total time. */
+#define CHARGE(x, lv_, t_, i_)                                                \
+    do {                                                                      \
+        if ((lv_) == 0)                                                       \
+            (x)->tt += (t_);                                                  \
+        else                                                                  \
+            (x)->reccount++;                                                  \
+        (x)->it += (i_);                                                      \
+        (x)->callcount++;                                                     \
+    } while (0)
+
+
+/* Slow path of a first frame's parent: the calling thread's tree (t is its
+ * stack), the one an earlier session of the thread made (tls_tree) or a
+ * new one.  Returns its root, or NULL when out of memory (recorded). */
+static PK_NOINLINE PkNode *attach_tree(PkProfiler *p, PkThread *t)
+{
+    PkTree *tree = tls_tree.gen == p->gen ? tls_tree.tree : NULL;
+
+    if (tree == NULL) {
+        tree = pk_tree_new(t->link.ident, p->tree_depth);
+        if (tree == NULL) {
+            pk_sticky(&p->error, PK_ENOMEM);
+            return NULL;
+        }
+        tree->next = p->trees;
+        p->trees = tree;
+        tls_tree.tree = tree;
+        tls_tree.gen = p->gen;
+    }
+    t->tree = tree;
+    t->root = pk_tree_root(tree);
+    return t->root;
+}
+
+/* The node of the call of e just pushed on t, its level raised; NULL when
+ * a node could not be made (recorded), or its caller has none. */
+static PkNode *tree_enter(PkProfiler *p, PkThread *t, PkEntry *e)
+{
+    PkNode *parent = t->depth > 1 ? t->frames[t->depth - 2].node : t->root;
+    PkNode *n;
+
+    if (parent == NULL) {
+        if (t->depth > 1)
+            return NULL; /* the caller has no node: its calls are lost with it */
+        parent = attach_tree(p, t);
+        if (parent == NULL)
+            return NULL;
+    }
+    n = pk_tree_enter(t->tree, parent, e);
+    if (PK_UNLIKELY(n == NULL)) {
+        pk_sticky(&p->error, PK_ENOMEM);
+        return NULL;
+    }
+    n->level++;
+    return n;
+}
+
+/* The call of frame fr (popped from t) ends with total ticks tt and inline
+ * ticks it; `e` says which function returned, and `own` whether it is the
+ * frame's.  Charged to the node as stop() charges the entry: when the
+ * returning function is not the frame's, to e's node under the same caller,
+ * so that every function's inline time and calls stay its own. */
+static void tree_stop(PkProfiler *p, PkThread *t, PkFrame *fr, PkEntry *e, int own, int64_t tt,
+                      int64_t it)
+{
+    PkNode *n = fr->node;
+    long lv;
+
+    if (n == NULL)
+        return;
+    if (PK_LIKELY(own)) {
+        lv = --n->level;
+    }
+    else {
+        n = pk_tree_child(t->tree, n->parent, e);
+        if (n == NULL) {
+            pk_sticky(&p->error, PK_ENOMEM);
+            return;
+        }
+        lv = n->level > 0 ? --n->level : 0;
+    }
+    CHARGE(n, lv, tt, it);
 }
 
 /* ---- recursion levels, per thread ------------------------------------- */
@@ -363,6 +461,8 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     fr->subt = 0;
     fr->edge = NULL;
     fr->priv = level_up(p, t, e, &e->level, &e->owner, PK_PRIV_ENTRY);
+    if (PK_UNLIKELY(p->tree))
+        fr->node = tree_enter(p, t, e);
     if (p->subcalls && t->depth > 1) {
         PkEntry *caller = t->frames[t->depth - 2].entry;
         /* The callee's last edge is the usual hit (always under recursion);
@@ -378,20 +478,6 @@ PK_INLINE void enter(PkProfiler *p, PkThread *t, PkEntry *e)
     }
     fr->t0 = now(p);
 }
-
-/* A call of total time t_ and inline time i_ ends for x (an entry or an
- * edge), leaving lv_ calls of x open on the same thread's stack:
- * cProfile's arithmetic (Stop() in CPython's Modules/_lsprof.c), where
- * only the outermost of recursive calls adds to the total time. */
-#define CHARGE(x, lv_, t_, i_)                                                \
-    do {                                                                      \
-        if ((lv_) == 0)                                                       \
-            (x)->tt += (t_);                                                  \
-        else                                                                  \
-            (x)->reccount++;                                                  \
-        (x)->it += (i_);                                                      \
-        (x)->callcount++;                                                     \
-    } while (0)
 
 /* The innermost call ends; `e` is the entry of the function that says it
  * returned, normally the frame's own (cProfile's Stop). */
@@ -413,6 +499,8 @@ PK_INLINE void stop(PkProfiler *p, PkThread *t, PkEntry *e)
     priv = own ? fr->priv & PK_PRIV_ENTRY : priv_bit_of(t, e, e->owner, PK_PRIV_ENTRY);
     lv = level_down(t, e, &e->level, priv);
     CHARGE(e, lv, tt, it);
+    if (PK_UNLIKELY(p->tree))
+        tree_stop(p, t, fr, e, own, tt, it);
     if (p->subcalls && prev != NULL) {
         PkEdge *edge = (own && fr->edge != NULL) ? fr->edge
                                                  : pk_stats_find_edge(&p->stats, prev->entry, e);
@@ -494,6 +582,7 @@ PK_INLINE void builtin_event(PkProfiler *p, int is_call, PyMethodDef *key, PyObj
 static void flush_all(PkProfiler *p)
 {
     PkThreadLink *link;
+    PkTree *tree;
     size_t i;
 
     for (link = p->threads; link != NULL; link = link->next) {
@@ -502,12 +591,23 @@ static void flush_all(PkProfiler *p)
             stop(p, t, t->frames[t->depth - 1].entry);
     }
     /* Every level is 0 again; the threads they named are about to go. */
+    for (tree = p->trees; tree != NULL; tree = tree->next)
+        pk_tree_reset_levels(tree);
     for (i = 0; i < p->stats.n_entries; i++) {
         PkEntry *e = p->stats.entries[i];
         PkEdge *edge;
         e->owner = NULL;
         for (edge = e->calls; edge != NULL; edge = edge->next)
             edge->owner = NULL;
+    }
+}
+
+static void free_trees(PkProfiler *p)
+{
+    while (p->trees != NULL) {
+        PkTree *next = p->trees->next;
+        pk_tree_free(p->trees);
+        p->trees = next;
     }
 }
 
@@ -527,11 +627,12 @@ static void release_thread(PkThreadLink *link)
  * nothing, when the general path must run; the arithmetic is enter()'s and
  * stop()'s.  They read the engine clock directly: the callback that uses
  * them is installed only when the profiler has no custom timer. */
-PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
+PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int tree)
 {
     PkThread *t;
     PkEntry *e;
     PkEdge *edge = NULL;
+    PkNode *node = NULL;
     PkFrame *fr;
     uint32_t i;
     size_t d;
@@ -548,6 +649,15 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
     /* This thread must own the entry and the edge (see level_up). */
     if (PK_UNLIKELY(d == t->cap) || PK_UNLIKELY(e->owner != (void *)t))
         return 0;
+    if (tree) {
+        /* The node the caller's last call went to, when it is e's. */
+        PkNode *parent = d > 0 ? t->frames[d - 1].node : t->root;
+        if (PK_UNLIKELY(parent == NULL))
+            return 0;
+        node = parent->last;
+        if (PK_UNLIKELY(node == NULL) || PK_UNLIKELY(node->fn != (void *)e))
+            return 0;
+    }
     if (p->subcalls && d > 0) {
         edge = e->last_in;
         if (PK_UNLIKELY(edge == NULL || edge->caller != t->frames[d - 1].entry) ||
@@ -561,17 +671,22 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc)
     fr->subt = 0;
     fr->edge = edge;
     fr->priv = 0;
+    if (tree) {
+        fr->node = node;
+        node->level++;
+    }
     e->level++;
     fr->t0 = pk_timer_now_as(tsc);
     return 1;
 }
 
-PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc)
+PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc, const int tree)
 {
     PkThread *t;
     PkFrame *fr, *prev;
     PkEntry *e;
     PkEdge *edge;
+    PkNode *node = NULL;
     int64_t tt, it;
     size_t d;
 
@@ -587,10 +702,17 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc)
     if (PK_UNLIKELY(e->key != (void *)code) || PK_UNLIKELY(fr->priv != 0) ||
         (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
         return 0;
+    if (tree) {
+        node = fr->node;
+        if (PK_UNLIKELY(node == NULL))
+            return 0;
+    }
     tt = pk_timer_now_as(tsc) - fr->t0;
     it = tt - fr->subt;
     t->depth = d;
     CHARGE(e, --e->level, tt, it);
+    if (tree)
+        CHARGE(node, --node->level, tt, it);
     if (d > 0) {
         prev = fr - 1;
         prev->subt += tt;
@@ -638,7 +760,8 @@ static int legacy_callback_general(PyObject *obj, PyFrameObject *frame, int what
 /* The default callback, specialised on the clock.
  * The fast paths are leaf code and the general path is reached by a tail
  * call, so with the TSC the common events save no registers at all. */
-PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const int tsc)
+PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const int tsc,
+                           const int tree)
 {
     PkProfiler *p = g.active;
 
@@ -652,32 +775,35 @@ PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const 
 #if !PK_FRAME_CODE_NEEDS_DECREF
     if (PK_LIKELY(p != NULL)) {
         if (what == PyTrace_CALL) {
-            if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc)))
+            if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc, tree)))
                 return 0;
         }
         else if (what == PyTrace_RETURN) {
-            if (PK_LIKELY(leave_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc)))
+            if (PK_LIKELY(leave_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc, tree)))
                 return 0;
         }
     }
 #else
     (void)tsc;
+    (void)tree;
 #endif
     return legacy_slow(p, frame, what, arg);
 }
 
-static int legacy_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
-{
-    (void)obj;
-    return legacy_event(frame, what, arg, 0);
-}
+/* One callback per clock, with and without the call tree, so that the
+ * flat profile's fast paths carry no test of the tree option. */
+#define LEGACY_CALLBACK(name, tsc, tree)                                                          \
+    static int name(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)                \
+    {                                                                                           \
+        (void)obj;                                                                              \
+        return legacy_event(frame, what, arg, tsc, tree);                                       \
+    }
 
+LEGACY_CALLBACK(legacy_callback, 0, 0)
+LEGACY_CALLBACK(legacy_callback_tree, 0, 1)
 #if PK_TIMER_HAVE_TSC
-static int legacy_callback_tsc(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
-{
-    (void)obj;
-    return legacy_event(frame, what, arg, 1);
-}
+LEGACY_CALLBACK(legacy_callback_tsc, 1, 0)
+LEGACY_CALLBACK(legacy_callback_tsc_tree, 1, 1)
 #endif
 
 /* The callback for p's configuration; fixed while p is enabled. */
@@ -687,9 +813,9 @@ static Py_tracefunc legacy_function(const PkProfiler *p)
         return legacy_callback_general;
 #if PK_TIMER_HAVE_TSC
     if (pk_timer_use_tsc)
-        return legacy_callback_tsc;
+        return p->tree ? legacy_callback_tsc_tree : legacy_callback_tsc;
 #endif
-    return legacy_callback;
+    return p->tree ? legacy_callback_tree : legacy_callback;
 }
 
 static int legacy_enable(PkProfiler *p)
@@ -731,14 +857,14 @@ static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args,
 }
 
 /* The same two with the legacy backend's fast paths in front, specialised
- * on the clock like legacy_event(); anything they decline goes to the
- * general callback by a tail call. */
-#define PY_FAST_CALLBACKS(suffix, tsc)                                                            \
+ * on the clock and the tree option like legacy_event(); anything they
+ * decline goes to the general callback by a tail call. */
+#define PY_FAST_CALLBACKS(suffix, tsc, tree)                                                    \
     static PyObject *cb_py_start##suffix(PyObject *self, PyObject *const *args, size_t nargsf,   \
                                          PyObject *kw)                                          \
     {                                                                                           \
         PkProfiler *p = g.active;                                                               \
-        if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc)))                     \
+        if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc, tree)))               \
             RETURN_NONE_FAST;                                                                   \
         return cb_py_start(self, args, nargsf, kw);                                             \
     }                                                                                           \
@@ -746,14 +872,16 @@ static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args,
                                           PyObject *kw)                                         \
     {                                                                                           \
         PkProfiler *p = g.active;                                                               \
-        if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc)))                     \
+        if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc, tree)))               \
             RETURN_NONE_FAST;                                                                   \
         return cb_py_return(self, args, nargsf, kw);                                            \
     }
 
-PY_FAST_CALLBACKS(_fast, 0)
+PY_FAST_CALLBACKS(_fast, 0, 0)
+PY_FAST_CALLBACKS(_fast_tree, 0, 1)
 #if PK_TIMER_HAVE_TSC
-PY_FAST_CALLBACKS(_tsc, 1)
+PY_FAST_CALLBACKS(_tsc, 1, 0)
+PY_FAST_CALLBACKS(_tsc_tree, 1, 1)
 #endif
 
 /* The builtin behind a CALL/C_RETURN/C_RAISE callable, or NULL.  Method
@@ -820,19 +948,20 @@ static const PkMonitorRow monitoring_rows[] = {
 #define N_BUILTIN_ROWS 3 /* the last three rows */
 
 /* The rows for p: without builtins the three builtin events stay off;
- * without a custom timer the Python events get the fast callbacks. */
+ * without a custom timer the Python events get the fast callbacks (those
+ * of the tree when p keeps one). */
 static void rows_for(const PkProfiler *p, PkMonitorRow *rows)
 {
     vectorcallfunc start = cb_py_start, ret = cb_py_return;
     int i;
 
     if (p->timer == NULL) {
-        start = cb_py_start_fast;
-        ret = cb_py_return_fast;
+        start = p->tree ? cb_py_start_fast_tree : cb_py_start_fast;
+        ret = p->tree ? cb_py_return_fast_tree : cb_py_return_fast;
 #if PK_TIMER_HAVE_TSC
         if (pk_timer_use_tsc) {
-            start = cb_py_start_tsc;
-            ret = cb_py_return_tsc;
+            start = p->tree ? cb_py_start_tsc_tree : cb_py_start_tsc;
+            ret = p->tree ? cb_py_return_tsc_tree : cb_py_return_tsc;
         }
 #endif
     }
@@ -886,6 +1015,7 @@ void pk_functracer_init(PkProfiler *p, PyObject *self, const PkModuleState *mod)
     pk_stats_init(&p->stats);
     p->gen = ++g.gen;
     p->subcalls = 1;
+    p->tree_depth = PK_TREE_DEFAULT_DEPTH;
     p->builtins = 1;
     p->all_threads = 1;
     p->self = self;
@@ -970,7 +1100,10 @@ void pk_functracer_clear(PkProfiler *p)
         t->depth = 0;
         pk_map_free(&t->priv);
         t->n_priv = 0;
+        t->tree = NULL; /* found again (made anew) at the thread's next call */
+        t->root = NULL;
     }
+    free_trees(p);
     pk_stats_clear(&p->stats, release_obj);
     p->gen = ++g.gen;
 }
@@ -978,6 +1111,7 @@ void pk_functracer_clear(PkProfiler *p)
 void pk_functracer_dealloc(PkProfiler *p)
 {
     pk_tracer_free_threads(&p->threads, release_thread);
+    free_trees(p);
     pk_stats_clear(&p->stats, release_obj);
     Py_CLEAR(p->timer);
 }

@@ -5,6 +5,9 @@
  * keeps its own stack of PkFrame records; a return charges its elapsed
  * ticks to the function's inline time, to its total time when the function
  * is not still on the stack further down, and to the caller/callee edge.
+ * With `tree` on, each call is also charged, with the same arithmetic, to
+ * its node of the thread's call tree (calltree.h), found from the node
+ * its caller's frame holds.
  *
  * Backends: sys.monitoring with C-implemented callbacks on 3.12 and later;
  * PyEval_SetProfile on 3.9 to 3.11 (or when PROFKIT_BACKEND=legacy).
@@ -17,6 +20,7 @@
 #ifndef PROFKIT_FUNCTRACER_H
 #define PROFKIT_FUNCTRACER_H
 
+#include "calltree.h"
 #include "compat.h"
 #include "module.h"
 #include "monitor.h"
@@ -34,6 +38,8 @@ typedef struct {
     PkEntry *entry;
     PkEdge *edge; /* caller -> entry, when subcalls are recorded */
     int priv;     /* PK_PRIV_* bits; 0 on the common path */
+    PkNode *node; /* this call's node of the call tree; read only when the
+                     profiler keeps a tree (NULL then if it could not be made) */
 } PkFrame;
 
 /* One thread's call stack.  Recursion levels are per thread: an entry or
@@ -48,12 +54,18 @@ typedef struct PkThread {
     size_t depth, cap;
     PkPtrMap priv;   /* (entry or edge, 0) -> level as intptr_t */
     size_t n_priv;   /* how many of its levels are not zero */
+    PkTree *tree;    /* borrowed from PkProfiler.trees: this thread's call tree,
+                        found at its first call of the session; NULL until then */
+    PkNode *root;    /* tree's root, or NULL (the hot path's parent of a first frame) */
 } PkThread;
 
 typedef struct {
     PkStats stats;
     uint32_t gen;       /* stamps code-object extra slots; new on clear */
     int subcalls;       /* record caller -> callee edges */
+    int tree;           /* keep the call tree (fixed while enabled) */
+    uint32_t tree_depth;/* the tree's depth cap (calltree.h) */
+    PkTree *trees;      /* owned: the call trees, one per thread, newest first */
     int builtins;       /* profile C functions */
     int all_threads;    /* 0: only the thread that called enable() */
     int enabled;
@@ -94,7 +106,7 @@ int pk_functracer_disable(PkProfiler *p);
  * profile.  No-op when p is not enabled. */
 void pk_functracer_pause(PkProfiler *p, int pause);
 
-/* Drops all statistics (the profiler may stay enabled). */
+/* Drops all statistics and call trees (the profiler may stay enabled). */
 void pk_functracer_clear(PkProfiler *p);
 
 /* Releases everything; p must be disabled.  A teardown: the caller saves

@@ -21,10 +21,32 @@
 
 /* ---- process-wide state ------------------------------------------------
  * The only mutable statics of this file; tracer.h says why each part of
- * `g` is process-wide.  `tls` is this thread's stack for the current
- * session, touched by its own thread only.  Generations start far from the
- * function profiler's, which stamps another slot. */
-static PkTracerGlobals g = PK_TRACER_GLOBALS_INIT(0x40000000u); /* g.active: a PkLineTracer */
+ * `g` is process-wide.  Here g.active is the enabled tracer when exactly
+ * one is (the hot path's one load), else NULL, and g.session hands out the
+ * tracers' sessions.  Generations start far from the function profiler's,
+ * which stamps another slot.
+ *   on     the enabled tracers (at their `pos`, NULL holes between) and
+ *          the hook they share: process-wide like that hook.
+ *   slots  the pool of code-object extra slots: CPython hands them out per
+ *          interpreter and takes none back, so freed ones are reused.
+ *          slots[0] is requested at import (g.extra_index); a tracer holding
+ *          none reads it, where its generation never matches.
+ *   tls    this thread's stack for the tracer whose session it holds
+ *          (each tracer's session is its own), touched by its own thread
+ *          only.  One entry: with one tracer on (the common case) it is
+ *          always right, and with several each takes it in turn. */
+static PkTracerGlobals g = PK_TRACER_GLOBALS_INIT(0x40000000u);
+static struct {
+    PkLineTracer *list[PK_LINE_MAX_ON];
+    int n;
+    int backend; /* PK_BACKEND_* while n > 0 */
+    int tool_id; /* the monitoring backend's */
+} on;
+static struct {
+    Py_ssize_t index;
+    const PkLineTracer *owner; /* NULL: free */
+} slots[PK_LINE_MAX_SLOTS];
+static int n_slots;
 PK_TLS PkThreadCache tls;
 
 /* The counters of a registered code object, or NULL. */
@@ -32,33 +54,63 @@ PK_INLINE PkLineCode *line_code(PkLineTracer *lt, PyObject *code)
 {
     uint32_t i;
 
-    if (PK_LIKELY(pk_tracer_slot_get(code, g.extra_index, lt->gen, &i)))
+    if (PK_LIKELY(pk_tracer_slot_get(code, lt->slot, lt->gen, &i)))
         return lt->codes[i];
     return NULL;
 }
 
+/* Whether any enabled tracer registered `code`. */
+static int any_registered(PyObject *code)
+{
+    int i;
+    for (i = 0; i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL && line_code(on.list[i], code) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- threads ----------------------------------------------------------- */
 
-/* First event of this thread in this session: find its stack (kept from
- * earlier sessions, so switching the tracer on and off allocates nothing)
- * or make one.  NULL when memory ran out (recorded).  sys.monitoring
+/* The calling thread's stack for lt's session (kept from earlier sessions,
+ * so switching the tracer on and off allocates nothing), cached in its TLS
+ * slot; NULL when memory ran out. */
+static PkLineThread *own_thread(PkLineTracer *lt)
+{
+    PkLineThread *t = pk_tracer_attach_thread(&tls, lt->session, &lt->threads, sizeof *t, 1);
+
+    if (t != NULL && t->session != lt->session) {
+        t->session = lt->session;
+        t->depth = 0; /* frames of an earlier session are gone */
+        t->here = 0;
+    }
+    return t;
+}
+
+/* First event of this thread in lt's session.  NULL when memory ran out
+ * (recorded), or, for a tracer that each thread switches on itself on the
+ * legacy hook, when this thread has not: its events (which reach it through
+ * another tracer's hook) are then ignored, from the cache.  sys.monitoring
  * events are process-wide: there every thread is traced while the tracer
  * is on, whatever all_threads says. */
 static PK_NOINLINE PkLineThread *attach_thread(PkLineTracer *lt)
 {
-    PkLineThread *t = pk_tracer_attach_thread(&tls, g.session, &lt->threads, sizeof *t, 1);
+    PkLineThread *t = own_thread(lt);
 
     if (t == NULL) {
         pk_sticky(&lt->error, PK_ENOMEM);
         return NULL;
     }
-    t->depth = 0; /* frames of an earlier session are gone */
+    if (!lt->all_threads && on.backend == PK_BACKEND_LEGACY && t->here == 0) {
+        tls.thread = NULL;
+        return NULL;
+    }
     return t;
 }
 
 PK_INLINE PkLineThread *current_thread(PkLineTracer *lt)
 {
-    if (PK_LIKELY(tls.session == g.session))
+    if (PK_LIKELY(tls.session == lt->session))
         return tls.thread;
     return attach_thread(lt);
 }
@@ -95,7 +147,7 @@ PK_INLINE void close_line(PkLineFrame *fr, int64_t now)
 /* A frame of `lc` starts or resumes; `lineno` (memory mode only) is the line
  * it starts at.  No line is open until its next line event in time mode
  * (line_profiler does not charge the rest of a line after a resume). */
-static void on_start(PkLineTracer *lt, PyObject *code, int lineno)
+PK_INLINE void on_start(PkLineTracer *lt, PyObject *code, int lineno)
 {
     PkLineCode *lc = line_code(lt, code);
     PkLineThread *t;
@@ -109,7 +161,7 @@ static void on_start(PkLineTracer *lt, PyObject *code, int lineno)
     pk_linetracer_push(lt, t, lc);
 }
 
-static void on_line(PkLineTracer *lt, PyObject *code, int lineno)
+PK_INLINE void on_line(PkLineTracer *lt, PyObject *code, int lineno)
 {
     PkLineCode *lc = line_code(lt, code);
     PkLineThread *t;
@@ -142,7 +194,7 @@ static void on_line(PkLineTracer *lt, PyObject *code, int lineno)
     }
 }
 
-static void on_leave(PkLineTracer *lt, PyObject *code)
+PK_INLINE void on_leave(PkLineTracer *lt, PyObject *code)
 {
     PkLineCode *lc = line_code(lt, code);
     PkLineThread *t;
@@ -161,6 +213,70 @@ static void on_leave(PkLineTracer *lt, PyObject *code)
 
 /* ---- legacy backend: PyEval_SetTrace ----------------------------------- */
 
+/* One tracer's part of a call, line or return event; `filter`: switch off
+ * the line events of a frame of code it did not register.  Returns whether
+ * it registered the code. */
+PK_INLINE int legacy_event(PkLineTracer *lt, PyFrameObject *frame, PyObject *code, int what,
+                           int filter)
+{
+    switch (what) {
+    case PyTrace_CALL:
+        if (line_code(lt, code) == NULL) {
+            if (filter)
+                pk_frame_set_trace_lines(frame, 0); /* no line events for it */
+            return 0;
+        }
+        on_start(lt, code, lt->memory ? PyFrame_GetLineNumber(frame) : -1);
+        return 1;
+    case PyTrace_LINE:
+        on_line(lt, code, PyFrame_GetLineNumber(frame));
+        return 1;
+    default: /* PyTrace_RETURN: a return, a yield or an unwind */
+        on_leave(lt, code);
+        return 1;
+    }
+}
+
+/* The event for every enabled tracer: several of them, or a chain to call
+ * after (filter 0: line events stay on for the chained function).  Returns
+ * whether one of them registered the frame's code. */
+static PK_NOINLINE int legacy_event_all(PyFrameObject *frame, int what, int filter)
+{
+    PyObject *code = PK_FRAME_CODE_BORROWED(frame);
+    int i, registered = any_registered(code);
+
+    for (i = 0; registered && i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL)
+            legacy_event(on.list[i], frame, code, what, 0);
+    }
+    if (!registered && filter && what == PyTrace_CALL)
+        pk_frame_set_trace_lines(frame, 0);
+#if PK_FRAME_CODE_NEEDS_DECREF
+    Py_DECREF(code);
+#endif
+    return registered;
+}
+
+/* The hook of a thread with a function to chain to, or frame-local hooks
+ * (legacy.h's slow function): every event goes on to pk_legacy_chain. */
+static int legacy_trace_slow(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    int profiled = 0;
+
+    if (what == PyTrace_CALL || what == PyTrace_LINE || what == PyTrace_RETURN)
+        profiled = legacy_event_all(frame, what, 0);
+    return pk_legacy_chain((PkHook *)obj, frame, what, arg, profiled);
+}
+
+/* No tracer, or several: a tail call, so that the one tracer's path below
+ * saves no registers for it. */
+static PK_NOINLINE int legacy_trace_many(PyFrameObject *frame, int what)
+{
+    if (on.n > 1 && (what == PyTrace_CALL || what == PyTrace_LINE || what == PyTrace_RETURN))
+        legacy_event_all(frame, what, 1);
+    return 0;
+}
+
 static int legacy_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     PkLineTracer *lt = g.active;
@@ -169,24 +285,11 @@ static int legacy_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject 
     (void)arg;
 
     if (PK_UNLIKELY(lt == NULL))
-        return 0;
+        return legacy_trace_many(frame, what);
     if (what != PyTrace_CALL && what != PyTrace_LINE && what != PyTrace_RETURN)
         return 0;
     code = PK_FRAME_CODE_BORROWED(frame);
-    switch (what) {
-    case PyTrace_CALL:
-        if (line_code(lt, code) == NULL)
-            pk_frame_set_trace_lines(frame, 0); /* no line events for it */
-        else
-            on_start(lt, code, lt->memory ? PyFrame_GetLineNumber(frame) : -1);
-        break;
-    case PyTrace_LINE:
-        on_line(lt, code, PyFrame_GetLineNumber(frame));
-        break;
-    default: /* PyTrace_RETURN: a return, a yield or an unwind */
-        on_leave(lt, code);
-        break;
-    }
+    legacy_event(lt, frame, code, what, 1);
 #if PK_FRAME_CODE_NEEDS_DECREF
     Py_DECREF(code);
 #endif
@@ -212,12 +315,43 @@ PK_INLINE int event_arg(PkLineTracer *lt, PyObject *const *args, int i, int *out
     return 1;
 }
 
+/* Each event for every enabled tracer, when there are several (memory
+ * mode runs alone, so these are time mode's: no line number needed). */
+static PK_NOINLINE void start_all(PyObject *code)
+{
+    int i;
+    for (i = 0; i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL)
+            on_start(on.list[i], code, -1);
+    }
+}
+
+static PK_NOINLINE void line_all(PyObject *const *args)
+{
+    int i, line = -1;
+    for (i = 0; i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL && (line >= 0 || event_arg(on.list[i], args, 1, &line)))
+            on_line(on.list[i], args[0], line);
+    }
+}
+
+static PK_NOINLINE void leave_all(PyObject *code)
+{
+    int i;
+    for (i = 0; i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL)
+            on_leave(on.list[i], code);
+    }
+}
+
 static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     PkLineTracer *lt = g.active;
     (void)self; (void)nargsf; (void)kw;
     if (PK_LIKELY(lt != NULL))
         on_start(lt, args[0], ((PyCodeObject *)args[0])->co_firstlineno);
+    else if (on.n > 1)
+        start_all(args[0]);
     return Py_None; /* immortal from 3.12 */
 }
 
@@ -227,8 +361,13 @@ static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nargsf,
     PkLineTracer *lt = g.active;
     int offset = 0;
     (void)self; (void)nargsf; (void)kw;
-    if (PK_LIKELY(lt != NULL) && (!lt->memory || event_arg(lt, args, 1, &offset)))
-        on_start(lt, args[0], lt->memory ? PyCode_Addr2Line((PyCodeObject *)args[0], offset) : -1);
+    if (PK_LIKELY(lt != NULL)) {
+        if (!lt->memory || event_arg(lt, args, 1, &offset))
+            on_start(lt, args[0], lt->memory ? PyCode_Addr2Line((PyCodeObject *)args[0], offset) : -1);
+    }
+    else if (on.n > 1) {
+        start_all(args[0]);
+    }
     return Py_None;
 }
 
@@ -237,8 +376,13 @@ static PyObject *cb_line(PyObject *self, PyObject *const *args, size_t nargsf, P
     PkLineTracer *lt = g.active;
     int line;
     (void)self; (void)nargsf; (void)kw;
-    if (PK_LIKELY(lt != NULL) && event_arg(lt, args, 1, &line))
-        on_line(lt, args[0], line);
+    if (PK_LIKELY(lt != NULL)) {
+        if (event_arg(lt, args, 1, &line))
+            on_line(lt, args[0], line);
+    }
+    else if (on.n > 1) {
+        line_all(args);
+    }
     return Py_None;
 }
 
@@ -248,6 +392,8 @@ static PyObject *cb_leave(PyObject *self, PyObject *const *args, size_t nargsf, 
     (void)self; (void)nargsf; (void)kw;
     if (PK_LIKELY(lt != NULL))
         on_leave(lt, args[0]);
+    else if (on.n > 1)
+        leave_all(args[0]);
     return Py_None;
 }
 
@@ -312,33 +458,51 @@ static PyObject *codes_list(PkLineTracer *lt)
     return list;
 }
 
-/* Hands the tool id back and clears every event it set: a teardown, so
- * every step runs (without the code list when it cannot be made). */
+/* The last tracer goes: hands the tool id back and clears every event it
+ * set.  A teardown, so every step runs (without the code list when it
+ * cannot be made). */
 static int monitoring_release(PkLineTracer *lt)
 {
     PkFirstError fe = {.failed = 0};
     PyObject *codes = codes_list(lt);
 
     pk_first_error_note(&fe, codes == NULL ? -1 : 0);
-    pk_first_error_note(&fe, pk_monitor_release(lt->tool_id, ROWS(lt), N_ROWS(lt), codes));
+    pk_first_error_note(&fe, pk_monitor_release(on.tool_id, ROWS(lt), N_ROWS(lt), codes));
     Py_XDECREF(codes);
     return pk_first_error_end(&fe);
 }
 
+/* One tracer of several goes: the local events of its code go off, but on
+ * code another enabled tracer registered too.  A teardown. */
+static int monitoring_leave(PkLineTracer *lt)
+{
+    PkFirstError fe = {.failed = 0};
+    size_t i;
+
+    for (i = 0; i < lt->n_codes; i++) {
+        if (!any_registered(lt->codes[i]->code))
+            pk_first_error_note(&fe, pk_monitor_local(on.tool_id, ROWS(lt), N_ROWS(lt),
+                                                      lt->codes[i]->code, 0));
+    }
+    return pk_first_error_end(&fe);
+}
+
+/* lt joins (claiming the tool id first when it is the only tracer): the
+ * local events of its code go on.  On failure nothing of lt's stays. */
 static int monitoring_enable(PkLineTracer *lt)
 {
     static const int ids[] = {4, 3, 2};
     size_t i;
 
     lt->jump_disable = lt->mod->mon_disable;
-    if (pk_monitor_claim(lt->mod->callback_type, ids, 3, "profkit-lines", ROWS(lt), N_ROWS(lt),
-                         &lt->tool_id) < 0)
+    if (on.n == 1 && pk_monitor_claim(lt->mod->callback_type, ids, 3, "profkit-lines", ROWS(lt),
+                                      N_ROWS(lt), &on.tool_id) < 0)
         return -1;
     for (i = 0; i < lt->n_codes; i++) {
-        if (pk_monitor_local(lt->tool_id, ROWS(lt), N_ROWS(lt), lt->codes[i]->code, 1) < 0) {
+        if (pk_monitor_local(on.tool_id, ROWS(lt), N_ROWS(lt), lt->codes[i]->code, 1) < 0) {
             PkSavedError saved;
             pk_error_save(&saved);
-            if (monitoring_release(lt) < 0)
+            if ((on.n == 1 ? monitoring_release(lt) : monitoring_leave(lt)) < 0)
                 PyErr_Clear();
             pk_error_restore(&saved);
             return -1;
@@ -353,15 +517,61 @@ static int monitoring_enable(PkLineTracer *lt)
 
 int pk_linetracer_module_init(void)
 {
-    return pk_tracer_request_slot(&g);
+    if (pk_tracer_request_slot(&g) < 0)
+        return -1;
+    slots[0].index = g.extra_index;
+    n_slots = 1;
+    return 0;
 }
 
 void pk_linetracer_init(PkLineTracer *lt, PyObject *self, const PkModuleState *mod)
 {
     lt->gen = ++g.gen;
+    lt->slot = g.extra_index; /* read only, until it takes a slot of its own */
+    lt->slot_i = -1;
     lt->all_threads = 1;
     lt->self = self;
     lt->mod = mod;
+}
+
+/* A slot of lt's own, from the pool (or a new one from CPython), for its
+ * first registration.  Slots come back at dealloc: a slot another tracer
+ * stamped reads as absent for lt, whose generation is its own. */
+static int take_slot(PkLineTracer *lt)
+{
+    int i;
+
+    if (lt->slot_i >= 0)
+        return 0;
+    for (i = 0; i < n_slots && slots[i].owner != NULL; i++)
+        ;
+    if (i == PK_LINE_MAX_SLOTS) {
+        /* profilers that are garbage in a cycle still hold theirs */
+        PyGC_Collect();
+        for (i = 0; i < n_slots && slots[i].owner != NULL; i++)
+            ;
+    }
+    if (i == n_slots) {
+        Py_ssize_t index;
+        if (n_slots == PK_LINE_MAX_SLOTS) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "too many profkit line profilers hold functions at once (%d): "
+                         "let go of some first",
+                         PK_LINE_MAX_SLOTS);
+            return -1;
+        }
+        index = pk_request_code_extra(NULL);
+        if (index < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot available");
+            return -1;
+        }
+        slots[n_slots++].index = index;
+    }
+    slots[i].owner = lt;
+    lt->slot_i = i;
+    lt->slot = slots[i].index;
+    return 0;
 }
 
 /* The per-line arrays of lc, in one block: hits and ticks, and in memory
@@ -409,6 +619,8 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
         PyErr_SetString(PyExc_TypeError, "expected a code object");
         return -1;
     }
+    if (take_slot(lt) < 0)
+        return -1;
     if (line_code(lt, code) != NULL)
         return 0;
     first = ((PyCodeObject *)code)->co_firstlineno;
@@ -436,59 +648,197 @@ int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line)
         PyErr_NoMemory();
         return -1;
     }
-    if (pk_tracer_slot_set(code, g.extra_index, lt->gen, lt->n_codes) < 0) {
+    if (pk_tracer_slot_set(code, lt->slot, lt->gen, lt->n_codes) < 0) {
         free_code(lc);
         return -1;
     }
     lc->code = pk_newref(code);
     lt->codes[lt->n_codes++] = lc;
 #if PK_HAVE_MONITORING
-    if (lt->enabled && lt->backend == PK_BACKEND_MONITORING &&
-        pk_monitor_local(lt->tool_id, ROWS(lt), N_ROWS(lt), code, 1) < 0)
+    if (lt->enabled && on.backend == PK_BACKEND_MONITORING &&
+        pk_monitor_local(on.tool_id, ROWS(lt), N_ROWS(lt), code, 1) < 0)
         return -1;
 #endif
     return 1;
 }
 
+/* An attribute of lt's Python object as a truth value, `dflt` when it has
+ * none; -1 with an exception set. */
+static int attr_flag(PkLineTracer *lt, const char *name, int dflt)
+{
+    PyObject *v = PyObject_GetAttrString(lt->self, name);
+    int r;
+
+    if (v == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return -1;
+        PyErr_Clear();
+        return dflt;
+    }
+    r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* The legacy hook's options (legacy.h), from the object's wrap_trace and
+ * set_frame_local_trace: class attributes (the Python subclass has no
+ * instance dict), so they are read again only when its type changed, which
+ * gives the type a new version tag (0: none, read every time).  Two
+ * attribute lookups would otherwise be most of what the decorator's
+ * per-call enable() costs. */
+static int read_hook_flags(PkLineTracer *lt)
+{
+    unsigned int tag = Py_TYPE(lt->self)->tp_version_tag;
+    int chain, local;
+
+    if (tag != 0 && tag == lt->hook_tag)
+        return 0;
+    chain = attr_flag(lt, "wrap_trace", 1);
+    local = chain < 0 ? -1 : attr_flag(lt, "set_frame_local_trace", 0);
+    if (local < 0)
+        return -1;
+    lt->hook_flags = (chain ? PK_HOOK_CHAIN : 0) | (local ? PK_HOOK_LOCAL : 0);
+    lt->hook_tag = Py_TYPE(lt->self)->tp_version_tag; /* the lookups may have given it one */
+    return 0;
+}
+
+/* Why lt cannot join the enabled tracers, or NULL. */
+_Static_assert(PK_LINE_MAX_ON == 8, "refusal() names the limit");
+static const char *refusal(const PkLineTracer *lt)
+{
+    int i;
+
+    if (on.n == PK_LINE_MAX_ON)
+        return "too many profkit line profilers are enabled at once (8): disable one first";
+    for (i = 0; on.n > 0 && i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL && (on.list[i]->memory || lt->memory))
+            return "a profkit memory line profiler runs alone (its RSS reading and allocation "
+                   "hooks are process-wide), and another line profiler is enabled";
+    }
+    return NULL;
+}
+
+/* The calling thread joins lt (all_threads == 0, lt enabled). */
+static int enable_thread(PkLineTracer *lt)
+{
+    PkLineThread *t;
+
+    if (on.backend == PK_BACKEND_LEGACY &&
+        pk_legacy_install_ex(PK_HOOK_TRACE, legacy_trace, legacy_trace_slow, lt->hook_flags, 0) < 0)
+        return -1;
+    t = own_thread(lt);
+    if (t == NULL) {
+        PkSavedError saved;
+        PyErr_NoMemory();
+        pk_error_save(&saved);
+        if (on.backend == PK_BACKEND_LEGACY && pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, 0) < 0)
+            PyErr_Clear();
+        pk_error_restore(&saved);
+        return -1;
+    }
+    t->here++;
+    lt->thread_enables++;
+    return 0;
+}
+
+/* The calling thread leaves lt, which other threads keep on; its open
+ * lines are not counted. */
+static int disable_thread(PkLineTracer *lt)
+{
+    PkThreadCache *c = &tls;
+    PkLineThread *t = c->session == lt->session ? c->thread : NULL;
+    unsigned long ident = PyThread_get_thread_ident();
+
+    if (t == NULL) { /* cached as ignored, or not yet: find it without making one */
+        PkThreadLink *l;
+        for (l = lt->threads; l != NULL && l->ident != ident; l = l->next)
+            ;
+        t = l != NULL && ((PkLineThread *)l)->session == lt->session ? (PkLineThread *)l : NULL;
+    }
+    lt->thread_enables--;
+    if (t != NULL && t->here > 0 && --t->here == 0) {
+        t->depth = 0;
+        if (c->session == lt->session)
+            c->thread = NULL;
+    }
+    if (on.backend == PK_BACKEND_LEGACY)
+        return pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, 0);
+    return 0;
+}
+
+/* g.active: the one enabled tracer, or NULL when none or several are. */
+static void set_active(void)
+{
+    int i;
+
+    g.active = NULL;
+    for (i = 0; on.n == 1 && i < PK_LINE_MAX_ON; i++) {
+        if (on.list[i] != NULL)
+            g.active = on.list[i];
+    }
+}
+
+/* Takes lt out of the enabled tracers. */
+static void leave(PkLineTracer *lt)
+{
+    on.list[lt->pos] = NULL;
+    on.n--;
+    set_active();
+}
+
 int pk_linetracer_enable(PkLineTracer *lt)
 {
-    int rc;
+    const char *why;
+    int rc, pos;
 
-    if (lt->enabled) {
-        /* One more thread, when each thread switches itself on. */
-        if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY) {
-            if (pk_legacy_install(PK_HOOK_TRACE, legacy_trace, lt->self, 0, NULL) < 0)
-                return -1;
-            lt->thread_enables++;
-        }
-        return 0;
-    }
-    if (g.active != NULL) {
-        PyErr_SetString(PyExc_ValueError, "another profkit line profiler is already active");
+    if (lt->enabled)
+        return lt->all_threads ? 0 : enable_thread(lt);
+    why = refusal(lt);
+    if (why != NULL) {
+        PyErr_SetString(PyExc_ValueError, why);
         return -1;
     }
+    if (read_hook_flags(lt) < 0)
+        return -1;
     lt->error = PK_OK;
-    lt->thread_enables = 1;
     if (lt->memory && pk_linemem_start(lt) < 0)
         return -1;
-    g.session++;
-    g.active = lt;
-    lt->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
+    for (pos = 0; on.list[pos] != NULL; pos++)
+        ;
+    if (on.n == 0)
+        on.backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
+    lt->pos = pos;
+    if (++g.session == 0) /* 0 is a thread's empty cache */
+        ++g.session;
+    lt->session = g.session;
+    on.list[pos] = lt;
+    on.n++;
+    set_active();
+    if (!lt->all_threads && own_thread(lt) == NULL) {
+        rc = -1;
+        PyErr_NoMemory();
+    }
 #if PK_HAVE_MONITORING
-    if (lt->backend == PK_BACKEND_MONITORING)
+    else if (on.backend == PK_BACKEND_MONITORING)
         rc = monitoring_enable(lt);
-    else
 #endif
-        rc = pk_legacy_install(PK_HOOK_TRACE, legacy_trace, lt->self, lt->all_threads,
-                               lt->mod->thread_hook);
+    else
+        rc = pk_legacy_install_ex(PK_HOOK_TRACE, legacy_trace, legacy_trace_slow, lt->hook_flags,
+                                  lt->all_threads);
     if (rc < 0) {
-        g.active = NULL;
+        leave(lt);
         if (lt->memory)
             pk_linemem_stop(lt);
         return -1;
     }
+    if (!lt->all_threads) {
+        PkLineThread *t = own_thread(lt); /* found again: events may have taken the cache */
+        if (t != NULL)
+            t->here = 1;
+    }
     Py_INCREF(lt->self); /* the tracer outlives its hooks */
     lt->enabled = 1;
+    lt->thread_enables = 1;
     return 0;
 }
 
@@ -498,23 +848,19 @@ int pk_linetracer_disable(PkLineTracer *lt)
 
     if (!lt->enabled)
         return 0;
-    if (!lt->all_threads && lt->backend == PK_BACKEND_LEGACY && lt->thread_enables > 1) {
-        /* Another thread still traces: take this one out only. */
-        lt->thread_enables--;
-        if (tls.session == g.session && tls.thread != NULL)
-            ((PkLineThread *)tls.thread)->depth = 0; /* its open lines are not counted */
-        return pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, 0);
-    }
+    if (!lt->all_threads && lt->thread_enables > 1)
+        return disable_thread(lt); /* other threads still trace */
 #if PK_HAVE_MONITORING
-    if (lt->backend == PK_BACKEND_MONITORING)
-        rc = monitoring_release(lt);
+    if (on.backend == PK_BACKEND_MONITORING)
+        rc = on.n == 1 ? monitoring_release(lt) : monitoring_leave(lt);
     else
 #endif
         rc = pk_legacy_remove(PK_HOOK_TRACE, legacy_trace, lt->all_threads);
-    g.active = NULL;
+    /* out of the list after the hooks: its open lines are dropped, as
+     * line_profiler does, and its next session starts its stacks afresh */
+    leave(lt);
     if (lt->memory)
         pk_linemem_stop(lt);
-    g.session++; /* open lines are dropped, as line_profiler does */
     lt->enabled = 0;
     lt->thread_enables = 0;
     Py_DECREF(lt->self);
@@ -544,4 +890,8 @@ void pk_linetracer_dealloc(PkLineTracer *lt)
     free(lt->codes);
     lt->codes = NULL;
     lt->n_codes = lt->cap_codes = 0;
+    if (lt->slot_i >= 0)
+        slots[lt->slot_i].owner = NULL;
+    lt->slot_i = -1;
+    lt->slot = g.extra_index;
 }

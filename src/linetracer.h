@@ -15,9 +15,27 @@
  *
  * The per-line counters of a code object are reached by index from its
  * code-object extra slot; no hashing per event (tracer.h).  GIL required
- * everywhere.  One line tracer can be enabled at a time.  Callbacks never
- * raise: a failure records a sticky PK_E* code in `error` (the first one
- * wins), which module.c reports from disable() and from the stats.
+ * everywhere.  Callbacks never raise: a failure records a sticky PK_E*
+ * code in `error` (the first one wins), which module.c reports from
+ * disable() and from the stats.
+ *
+ * Several tracers at once, as line_profiler allows since 4.2: up to
+ * PK_LINE_MAX_ON time-mode tracers can be enabled together, and one code
+ * object can be registered with several; each counts its own code, on its
+ * own stacks, while it is enabled.  They share one hook (one sys.monitoring
+ * tool id, or the legacy hook's installs counted in legacy.c); each holds
+ * its own code-object slot from a small pool, so that their registrations
+ * never overwrite each other.  With one tracer enabled, the hot path is
+ * what it was with one allowed; with more, each event goes to each.  A
+ * memory-mode tracer runs alone: its RSS reading and allocation hooks are
+ * process-wide (linemem.c, alloctrack.c).
+ *
+ * Beside other tools: on the legacy hook a thread's previous trace function
+ * (coverage, a debugger) is chained and given back (legacy.h); the Python
+ * object's attributes `wrap_trace` (default true) and
+ * `set_frame_local_trace` (default false), read at enable(), choose
+ * PK_HOOK_CHAIN and PK_HOOK_LOCAL.  On sys.monitoring other tools have
+ * their own tool ids, which the tracer never touches.
  *
  * Memory mode (`memory` flags, for `profkit mem`): memory_profiler's
  * events instead, on the same stacks; linemem.h describes them.
@@ -33,6 +51,12 @@
 #include "tracer.h"
 
 enum { PK_LINEMEM_RSS = 1, PK_LINEMEM_ALLOC = 2 };
+
+/* How many line tracers can be enabled at once (each event goes to each), and
+ * how many can hold registered code at once (each holds a code-object
+ * slot; CPython has 255 for every extension of the process). */
+#define PK_LINE_MAX_ON 8
+#define PK_LINE_MAX_SLOTS 32
 
 typedef struct {
     PyObject *code;   /* strong */
@@ -71,6 +95,8 @@ typedef struct PkLineThread {
     PkThreadLink link;    /* first: the tracer's list of threads (tracer.h) */
     PkLineFrame *frames;
     size_t depth, cap;
+    uint32_t session;     /* the tracer's session the stack belongs to */
+    int here;             /* all_threads == 0: enable() calls of this thread still open */
     /* memory mode: the values at the last attribution to a line */
     int64_t last_rss, last_alloc, last_live;
 } PkLineThread;
@@ -79,11 +105,15 @@ typedef struct {
     PkLineCode **codes; /* registered code objects, in registration order */
     size_t n_codes, cap_codes;
     uint32_t gen;       /* stamps code-object extra slots */
+    Py_ssize_t slot;    /* the code-object extra slot it stamps */
+    int slot_i;         /* its place in the slot pool, or -1 while it holds none */
     int enabled;
     int all_threads;
-    int thread_enables; /* all_threads == 0: threads that hold the hook */
-    int backend;        /* PK_BACKEND_* while enabled */
-    int tool_id;
+    int thread_enables; /* all_threads == 0: enable() calls still open, over all threads */
+    int pos;            /* while enabled: its place among the enabled tracers */
+    uint32_t session;   /* while enabled: its session, which stamps its threads' stacks */
+    int hook_flags;     /* PK_HOOK_* read at enable (legacy.h) */
+    unsigned int hook_tag; /* the version tag of the type they were read from */
     int error;          /* sticky PK_E* code a callback met, or PK_OK */
     int memory;         /* PK_LINEMEM_* flags; 0: time mode */
     PkThreadLink *threads; /* PkLineThread stacks */
@@ -101,27 +131,30 @@ int pk_linetracer_module_init(void);
 void pk_linetracer_init(PkLineTracer *lt, PyObject *self, const PkModuleState *mod);
 
 /* Registers `code` (a code object) whose lines end at last_line.  Returns 1
- * when added, 0 when it was registered already, -1 with an exception. */
+ * when added, 0 when it was registered already, -1 with an exception (also
+ * when PK_LINE_MAX_SLOTS tracers hold code already). */
 int pk_linetracer_add(PkLineTracer *lt, PyObject *code, int last_line);
 
 /* Starts and stops recording.  Lines still open at disable() are not
  * counted, as in line_profiler.  0, or -1 with an exception (disable()
- * then stops all the same).  A sticky error stays in lt->error for the
+ * then stops all the same): enable() refuses a ninth tracer, and a memory
+ * tracer beside another one.  A sticky error stays in lt->error for the
  * caller to report.
- * With all_threads == 0 on the legacy hook, each call acts on the calling
- * thread only, and the calls nest across threads: the first enable()
- * starts the tracer, later ones add their thread, each disable() removes
- * its thread, and the last one stops the tracer.  That is cheap (no
- * walk over threads, no threading hook), which the decorator's per-call
- * switching needs. */
+ * With all_threads == 0 each call acts on the calling thread only (on the
+ * legacy hook; sys.monitoring sees every thread), and the calls nest
+ * across threads: the first enable() starts the tracer, later ones add
+ * their thread, each disable() removes its thread, and the last one stops
+ * the tracer.  That is cheap (no walk over threads, no threading hook),
+ * which the decorator's per-call switching needs. */
 int pk_linetracer_enable(PkLineTracer *lt);
 int pk_linetracer_disable(PkLineTracer *lt);
 
 /* Zeroes every counter; the registrations stay. */
 void pk_linetracer_reset(PkLineTracer *lt);
 
-/* Frees everything; lt must be disabled.  A teardown: the caller saves
- * any exception in flight around it (releasing may run Python code). */
+/* Frees everything and hands its code-object slot back to the pool; lt
+ * must be disabled.  A teardown: the caller saves any exception in flight
+ * around it (releasing may run Python code). */
 void pk_linetracer_dealloc(PkLineTracer *lt);
 
 /* Slow path of pk_linetracer_push(): t's stack is full. */

@@ -182,13 +182,15 @@ typedef struct {
 
 static int Profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", "all_threads", NULL};
+    static char *kwlist[] = {"timer",       "timeunit", "subcalls",   "builtins",
+                             "all_threads", "tree",     "tree_depth", NULL};
     PyObject *timer = NULL;
     double timeunit = 0.0;
-    int subcalls = 1, builtins = 1, all_threads = 1;
+    int subcalls = 1, builtins = 1, all_threads = 1, tree = 0;
+    long tree_depth = PK_TREE_DEFAULT_DEPTH;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odppp:Profiler", kwlist, &timer, &timeunit,
-                                     &subcalls, &builtins, &all_threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odppp$pl:Profiler", kwlist, &timer, &timeunit,
+                                     &subcalls, &builtins, &all_threads, &tree, &tree_depth))
         return -1;
     if (self->prof.enabled) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise an enabled profiler");
@@ -204,12 +206,18 @@ static int Profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "timeunit must not be negative");
         return -1;
     }
+    if (tree_depth < 1 || tree_depth > 100000) {
+        PyErr_SetString(PyExc_ValueError, "tree_depth must be between 1 and 100000");
+        return -1;
+    }
     Py_XINCREF(timer);
     Py_XSETREF(self->prof.timer, timer);
     self->prof.timeunit = timeunit;
     self->prof.subcalls = subcalls;
     self->prof.builtins = builtins;
     self->prof.all_threads = all_threads;
+    self->prof.tree = tree;
+    self->prof.tree_depth = (uint32_t)tree_depth;
     return 0;
 }
 
@@ -360,6 +368,65 @@ static PyObject *Profiler_getstats(ProfilerObject *self, PyObject *unused)
     return build_list(c.stats->n_entries, entry_item, &c);
 }
 
+/* Walks one call tree's nodes for build_list. */
+typedef struct {
+    const PkTree *tree;
+    double factor; /* seconds per tick */
+} TreeCursor;
+
+/* (parent index, code_or_label, callcount, reccallcount, totaltime,
+ * inlinetime); the root is (-1, None, 0, 0, 0.0, 0.0). */
+static PyObject *node_item(void *ctx, size_t i)
+{
+    TreeCursor *c = ctx;
+    const PkNode *n = pk_tree_node(c->tree, i);
+    PyObject *fn = n->fn == NULL ? Py_None : (PyObject *)((PkEntry *)n->fn)->obj;
+
+    return Py_BuildValue("(nOlldd)", n->parent == NULL ? (Py_ssize_t)-1 : (Py_ssize_t)n->parent->index,
+                         fn, n->callcount, n->reccount, c->factor * (double)n->tt,
+                         c->factor * (double)n->it);
+}
+
+/* (thread ident, depth cap, [node, ...]) for one tree, its nodes in index
+ * order (a parent before its children). */
+static PyObject *tree_item(void *ctx, size_t i)
+{
+    TreeCursor *c = ctx; /* c->tree: the tree to list; moves to the next */
+    const PkTree *tree = c->tree;
+    PyObject *nodes;
+    (void)i;
+
+    nodes = build_list(tree->n_nodes, node_item, c);
+    c->tree = tree->next;
+    if (nodes == NULL)
+        return NULL;
+    return Py_BuildValue("(kIN)", tree->ident, tree->max_depth, nodes);
+}
+
+/* [(thread ident, depth cap, [(parent, code_or_label, callcount,
+ * reccallcount, totaltime, inlinetime), ...]), ...]: the call trees, one
+ * per thread, the newest thread first; profkit.Profile makes
+ * the model of them.  Reports a sticky error first.  New reference. */
+static PyObject *Profiler_rawtree(ProfilerObject *self, PyObject *unused)
+{
+    TreeCursor c = {self->prof.trees, pk_functracer_factor(&self->prof)};
+    const PkTree *tree;
+    size_t n = 0;
+    (void)unused;
+
+    if (report_sticky(&self->prof.error, "while profiling") < 0)
+        return NULL;
+    for (tree = self->prof.trees; tree != NULL; tree = tree->next)
+        n++;
+    return build_list(n, tree_item, &c);
+}
+
+static PyObject *Profiler_get_tree(ProfilerObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->prof.tree);
+}
+
 static PyObject *Profiler_get_enabled(ProfilerObject *self, void *closure)
 {
     (void)closure;
@@ -383,6 +450,9 @@ static PyMethodDef Profiler_methods[] = {
     {"clear", (PyCFunction)Profiler_clear, METH_NOARGS, "clear()\n\nForget all statistics."},
     {"_rawstats", (PyCFunction)Profiler_getstats, METH_NOARGS,
      "_rawstats() -> [(code, callcount, reccallcount, totaltime, inlinetime, calls)]"},
+    {"_rawtree", (PyCFunction)Profiler_rawtree, METH_NOARGS,
+     "_rawtree() -> [(thread ident, depth cap, [(parent, code, callcount, reccallcount, "
+     "totaltime, inlinetime)])]"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -390,12 +460,13 @@ static PyGetSetDef Profiler_getset[] = {
     {"enabled", (getter)Profiler_get_enabled, NULL, "True while collecting.", NULL},
     {"all_threads", (getter)Profiler_get_all_threads, NULL, "True when every thread is profiled.",
      NULL},
+    {"tree", (getter)Profiler_get_tree, NULL, "True when the call tree is kept.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot Profiler_slots[] = {
     {Py_tp_doc, (void *)"Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, "
-                        "all_threads=True)\n\n"
+                        "all_threads=True, *, tree=False, tree_depth=256)\n\n"
                         "Deterministic function profiler with cProfile's statistics."},
     {Py_tp_new, (void *)Profiler_new},
     {Py_tp_init, (void *)Profiler_init},

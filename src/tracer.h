@@ -41,17 +41,22 @@
  *                every thread, a sys.monitoring tool id), and their
  *                callbacks are called with no argument that leads to the
  *                tracer cheaply, so they read it here: one load per event.
- *                One tracer of a kind is enabled at a time.
- *   session      bumped on every enable and disable, so that a thread's
- *                cached record from an earlier session (its TLS, which no
- *                other thread may clear) reads as stale in one compare.
+ *                One function profiler is enabled at a time; line
+ *                tracers can be several, and `active` is then NULL
+ *                (linetracer.c dispatches to each).
+ *   session      bumped on every enable and disable (line tracers: one
+ *                session per tracer enable), so that a thread's cached
+ *                record from an earlier session (its TLS, which no other
+ *                thread may clear) reads as stale in one compare.
  *   gen          the last generation handed out.  Slots live on code
  *                objects, which every tracer of the kind shares; each
  *                tracer (and each clear()) takes a fresh generation, so the
  *                slots another one stamped read as absent.
  *   extra_index  the kind's code-object extra slot.  CPython hands out a
  *                few per interpreter and takes none back, so it is
- *                requested once, at the first import. */
+ *                requested once, at the first import (line tracers draw
+ *                more from a pool, linetracer.c, one per tracer holding
+ *                code). */
 typedef struct {
     void *active;
     uint32_t session;

@@ -63,7 +63,7 @@ def test_selection_leaves_the_programs_imports_alone(cli, tmp_path, mode, choice
     assert functions_reported(mode, r.stdout) == expected
     if mode == "lines":
         assert r.stderr.splitlines() == [
-            "profkit: wrote app/main.py.lprof (show it again with: profkit show app/main.py.lprof)"]
+            "profkit: wrote main.py.lprof (show it again with: profkit show main.py.lprof)"]
     else:
         assert r.stderr == ""
 

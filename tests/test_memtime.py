@@ -431,18 +431,19 @@ def test_plot_truncated_file_plots_with_a_warning(cli, tmp_path):
 
 
 def test_plot_bad_input_is_one_line(cli, tmp_path):
+    # a file that cannot be read: errors.UNREADABLE (2), as in show and diff
     r = cli("plot")
-    assert r.returncode == 1 and "no mprofile_*.dat file in this folder" in r.stderr
+    assert r.returncode == 2 and "no mprofile_*.dat file in this folder" in r.stderr
     write(tmp_path / "junk.dat", "this is not data\n")
     r = cli("plot", "junk.dat")
-    assert r.returncode == 1 and "not an mprof .dat file" in r.stderr
+    assert r.returncode == 2 and "not an mprof .dat file" in r.stderr
     r = cli("plot", "missing.dat")
-    assert r.returncode == 1 and "can't open file 'missing.dat'" in r.stderr
+    assert r.returncode == 2 and "can't open file 'missing.dat'" in r.stderr
     sample_dat(tmp_path)
     r = cli("plot", "-o", str(tmp_path / "no" / "x.svg"))
     assert r.returncode == 2 and "does not exist" in r.stderr
     r = cli("plot", "7")
-    assert r.returncode == 1 and "no profile number 7" in r.stderr
+    assert r.returncode == 2 and "no profile number 7" in r.stderr
     for r in (cli("plot", "junk.dat"), cli("plot", "7")):
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 

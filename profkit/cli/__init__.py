@@ -23,6 +23,7 @@ COMMANDS = {
     "list": ("list_", "number the .dat files here, like mprof list"),
     "clean": ("clean", "remove the .dat files here, like mprof clean"),
     "show": ("show", "print a saved profile (.lprof or pstats) again"),
+    "diff": ("diff", "compare two saved profiles: what got slower, what is noise"),
 }
 
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 
-from profkit.errors import ProfkitError
+from profkit.errors import UNREADABLE, ProfkitError
 
 # ---- the parser ------------------------------------------------------------------
 
@@ -180,17 +180,40 @@ def require_target(p, script, module, what="a script or -m module to profile"):
 def check_writable(path):
     """Raise ProfkitError (exit 2) unless ``path`` can be created or replaced.
 
-    Called before the profiled program starts, so a typo in ``-o`` costs the
-    user nothing.  Returns the absolute path: the program may chdir.
+    Called before the profiled program starts, so a typo in ``-o``, or a
+    folder where nothing can be created (``/proc``, ``/sys``, a read-only
+    mount), costs the user nothing: it makes and removes the temporary
+    file the profile will be written through, and opens an existing file
+    for writing (an immutable or append-only one refuses).  A full disk
+    cannot be foreseen: ``saving`` handles that.  Returns the absolute path:
+    the program may chdir.
     """
+    import errno
+    import tempfile
+
+    from profkit.formats import atomic
+    from profkit.formats.atomic import temp_name
+
     path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
+    folder, prefix, suffix = temp_name(path)
     if os.path.isdir(path):
         raise ProfkitError(f"cannot write {path!r}: it is a directory")
     if not os.path.isdir(folder):
         raise ProfkitError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ProfkitError(f"cannot write {path!r}: permission denied")
+    if atomic.written_in_place(path):  # a device or FIFO: opening it would be noticed
+        return path
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ProfkitError(f"cannot write {path!r}: cannot create a file in {folder!r} "
+                           f"({exc.strerror or exc})") from None
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+    except OSError as exc:
+        if exc.errno == errno.EPERM:  # immutable or append-only: the rename would fail
+            raise ProfkitError(f"cannot write {path!r}: {exc.strerror}") from None
     return path
 
 
@@ -205,7 +228,7 @@ def dat_files(args, folder="."):
     if not args:
         if not files:
             raise ProfkitError("no mprofile_*.dat file in this folder: record one with "
-                               "'profkit run script.py', or name a file", exit_code=1)
+                               "'profkit run script.py', or name a file", exit_code=UNREADABLE)
         return [_join(folder, files[-1])]
     out = []
     for arg in args:
@@ -215,11 +238,11 @@ def dat_files(args, folder="."):
                 out.append(_join(folder, files[index]))
             except IndexError:
                 raise ProfkitError(f"there is no profile number {index} here (profkit list shows "
-                                   f"{len(files)})", exit_code=1) from None
+                                   f"{len(files)})", exit_code=UNREADABLE) from None
         else:
             if not os.path.exists(arg):
                 raise ProfkitError(f"can't open file {arg!r}: [Errno 2] No such file or directory",
-                                   exit_code=1)
+                                   exit_code=UNREADABLE)
             out.append(arg)
     return out
 
@@ -265,10 +288,52 @@ def printing(out=None):
         os.dup2(devnull, (sys.stdout if out is None else out).fileno())
 
 
+class Saved:
+    """What ``saving`` yields: ``path`` is where the profile went, once
+    saved: the path asked for, or the copy in the temporary folder
+    (``fallback`` True), whose line ``saving`` has printed."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fallback = False
+
+
 @contextlib.contextmanager
-def saving(path):
-    """Around saving ``path``: a failure is one line, exit code 1."""
+def saving(path, stream=None):
+    """Around saving ``path``.  When the write fails (a full disk, a folder
+    gone read-only) the profile is not lost: it is saved in the temporary
+    folder, one line on ``stream`` (default: sys.stderr) names it, and the
+    block ends there without an error, so the program's exit code stands.
+    Only when that fails too is it an error: one line, exit code 1."""
+    from profkit.formats import atomic
+
+    saved = Saved(path)
     try:
-        yield
+        yield saved
     except OSError as exc:
-        raise ProfkitError(f"cannot write {path!r}: {exc.strerror or exc}", exit_code=1) from None
+        reason = exc.strerror or str(exc)
+        data = getattr(exc, "data", None)
+        if data is None:
+            raise ProfkitError(f"cannot write {path!r}: {reason}", exit_code=1) from None
+        try:
+            saved.path = atomic.save_elsewhere(path, data)
+        except OSError as again:
+            raise ProfkitError(f"cannot write {path!r}: {reason} (nor a copy in the temporary "
+                               f"folder: {again.strerror or again})", exit_code=1) from None
+        saved.fallback = True
+        out = _usable(stream)
+        if out is not None:
+            print(f"profkit: cannot write {path!r}: {reason}; saved it to {saved.path} instead",
+                  file=out)
+
+
+def _usable(stream):
+    """``stream``, else sys.stderr while it is open, else the stderr python
+    started with: the program may have closed or replaced sys.stderr."""
+    for s in (stream, sys.stderr, sys.__stderr__):
+        try:
+            if s is not None and not s.closed:
+                return s
+        except (AttributeError, ValueError):
+            continue
+    return None

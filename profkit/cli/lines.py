@@ -1,7 +1,7 @@
 """``profkit lines``: line-by-line timing, as ``kernprof -l -v`` gives."""
 import os
 
-from profkit import lineprof, report, runner
+from profkit import config, lineprof, report, runner
 from profkit.cli import _common
 from profkit.formats import lprof
 from profkit.report import text
@@ -17,7 +17,8 @@ USAGE = ("profkit lines [-o FILE] [-u UNIT] [-z] [-f PATTERN ...] [--module MOD 
 def parser():
     p = _common.parser("profkit lines", DESCRIPTION, USAGE)
     p.add_argument("-o", "--outfile", metavar="FILE",
-                   help="where to save the results (default: SCRIPT.lprof beside the script)")
+                   help="where to save the results (default: SCRIPT.lprof or MODULE.lprof "
+                        "here, as kernprof)")
     _common.add_line_report(p)
     _common.add_selection(p, " (make_sparse, Matrix.*, mypkg.mod:func)")
     p.add_argument("--all", action="store_true",
@@ -26,17 +27,19 @@ def parser():
 
 
 def default_path(script, module):
-    """Where the results go without -o: SCRIPT.lprof beside the script, or
-    MODULE.lprof here."""
+    """Where the results go without -o, as kernprof puts them: SCRIPT.lprof
+    (the script's file name) or MODULE.lprof, in the current folder."""
     if module is not None:
         return os.path.abspath(module + ".lprof")
-    return os.path.abspath(script) + ".lprof"
+    return os.path.abspath(os.path.basename(script) + ".lprof")
 
 
 def main(argv):
     p = parser()
+    scalars, lists = config.split_lists(config.defaults("lines"))  # [tool.profkit.lines]
+    p.set_defaults(**scalars)
     opts_argv, script, module, prog_args = _common.split_target(argv, VALUE_OPTIONS)
-    opts = p.parse_args(opts_argv)
+    opts = config.fill_lists(p.parse_args(opts_argv), lists)
     _common.require_target(p, script, module)
     outfile = _common.check_writable(opts.outfile or default_path(script, module))
     shown = os.path.relpath(outfile)  # from here: the program may chdir

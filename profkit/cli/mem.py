@@ -5,7 +5,7 @@ start-up time is most of what it costs on a short script (bench/startup.py).
 """
 import os
 
-from profkit import memprof, memscript, report, runner
+from profkit import config, memprof, memscript, report, runner
 from profkit.cli import _common
 from profkit.selection import Selector
 
@@ -47,16 +47,21 @@ def parser():
     return p
 
 
-def quick_options(words):
-    """The options read without argparse, or None (see _common.read_quickly)."""
-    return _common.read_quickly(words, OPTIONS, DEFAULTS)
+def quick_options(words, settings=None):
+    """The options read without argparse, or None (see _common.read_quickly);
+    ``settings``: defaults from pyproject.toml over DEFAULTS."""
+    return _common.read_quickly(words, OPTIONS, dict(DEFAULTS, **(settings or {})))
 
 
 def main(argv):
     opts_argv, script, module, prog_args = _common.split_target(argv, set(OPTIONS))
-    opts = quick_options(opts_argv)
+    scalars, lists = config.split_lists(config.defaults("mem"))  # [tool.profkit.mem]
+    opts = quick_options(opts_argv, scalars)
     if opts is None:  # help, or something argparse must explain
-        opts = parser().parse_args(opts_argv)
+        p = parser()
+        p.set_defaults(**scalars)
+        opts = p.parse_args(opts_argv)
+    config.fill_lists(opts, lists)
     if script is None and module is None:
         parser().error("a script or -m module to profile is required")
     outfile = _common.check_writable(opts.outfile) if opts.outfile else None

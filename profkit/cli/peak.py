@@ -2,6 +2,7 @@
 import sys
 
 from profkit.cli import _common
+from profkit.errors import UNREADABLE, ProfkitError
 from profkit.formats import mprof
 
 DESCRIPTION = "Print the highest memory of each run."
@@ -11,8 +12,15 @@ def main(argv):
     p = _common.parser("profkit peak", DESCRIPTION, "profkit peak [FILE ...]")
     p.add_argument("files", nargs="*", metavar="FILE", help=".dat files or their numbers")
     opts = p.parse_args(argv)
+    code = 0
     for path in _common.dat_files(opts.files):
-        data = mprof.read(path)
+        # A file that cannot be read is one line; the others are still read.
+        try:
+            data = mprof.read(path)
+        except ProfkitError as exc:
+            print(f"profkit peak: error: {exc}", file=sys.stderr)
+            code = UNREADABLE
+            continue
         for w in data.warnings:
             print(f"profkit peak: warning: {w}", file=sys.stderr)
         if data.mem:
@@ -21,4 +29,4 @@ def main(argv):
             print(f"{path}\tNaN MiB")
         for pid, samples in sorted(data.children.items()):
             print(f"  Child {pid}\t\t\t{max(m for m, _t in samples):.3f} MiB")
-    return 0
+    return code

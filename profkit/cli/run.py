@@ -4,7 +4,7 @@ import shlex
 import signal
 import sys
 
-from profkit import memtime, runner
+from profkit import config, memtime, runner
 from profkit.cli import _common
 from profkit.errors import ProfkitError
 from profkit.formats import mprof
@@ -33,6 +33,7 @@ def parser():
 
 def main(argv):
     p = parser()
+    p.set_defaults(**config.defaults("run"))  # [tool.profkit.run]: the command line wins
     opts_argv, script, module, prog_args = _common.split_target(argv, VALUE_OPTIONS)
     explicit_command = len(opts_argv) < len(argv) and argv[len(opts_argv)] == "--"
     opts = p.parse_args(opts_argv)
@@ -56,6 +57,10 @@ def main(argv):
                             opts.interval, opts.backend, opts.include_children, opts.multiprocess,
                             python_target)
     sig = result.killed_by()
+    # Stopped by a signal sent to profkit (and passed on to the program):
+    # profkit ends by it too, once the file is closed.  A Ctrl-C reached the
+    # program as well, from the terminal: its end by SIGINT is profkit's.
+    stop = result.stopped_by or (sig if sig == signal.SIGINT else 0)
     if result.started is False:
         # The interpreter, or profkit's side of it, failed before the
         # program's first line: the samples are not the program's.
@@ -66,14 +71,14 @@ def main(argv):
         how = f"killed by {memtime.signal_name(sig)}" if sig else f"exit status {result.exit_code()}"
         print(f"profkit run: error: the program did not start ({how}); nothing was recorded",
               file=sys.stderr)
-        if sig == signal.SIGINT:
-            runner.reraise_sigint()
+        if stop:
+            runner.reraise(stop)
         return result.exit_code() or 1
     for line in result.describe():
         print(f"profkit run: {line}", file=sys.stderr)
     _common.wrote(os.path.relpath(path), "draw it with: profkit plot", prog="profkit run")
-    if sig:
-        if sig == signal.SIGINT:
-            runner.reraise_sigint()
+    if sig and sig != signal.SIGINT:
         print(f"profkit run: the program was killed by {memtime.signal_name(sig)}", file=sys.stderr)
+    if stop:
+        runner.reraise(stop)
     return result.exit_code()

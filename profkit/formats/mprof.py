@@ -14,11 +14,13 @@ other marked calls (1 = outermost).  Lines are appended as they are taken, so
 a file cut short by a crash holds everything up to the crash.
 """
 import glob
+import math
 import os
 import re
 import time
 
-from profkit.errors import ProfkitError
+from profkit.errors import UNREADABLE, ProfkitError
+from profkit.formats.source import read_input
 
 DAT_GLOB = "mprofile_??????????????.dat"
 _DAT_RE = re.compile(r"^mprofile_(\d{14})\.dat$")
@@ -67,21 +69,24 @@ class MprofData:
         return max(self.mem, key=lambda s: s[0])
 
 
-def read(path):
-    """Parse a ``.dat`` file.  Raises ProfkitError when it cannot be read or
-    holds no memory data at all; a file cut short (a last line without its
-    end, or garbage after the data) is read up to the damage, with a warning
-    in ``.warnings``."""
+def read(path, data=None):
+    """Parse a ``.dat`` file.  Raises ProfkitError (exit code UNREADABLE)
+    when it cannot be read or holds no memory data at all; a file cut short
+    (a last line without its end, or garbage after the data) is read up to
+    the damage, with a warning in ``.warnings``.  A line is data only when
+    all its fields are: numbers finite and in range (see ``_parse_line``).
+    ``data``: the file's bytes, already read (``path`` then only names it)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read_input(path) if data is None else data
     except OSError as exc:
-        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}", exit_code=1) from None
+        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}",
+                           exit_code=UNREADABLE) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ProfkitError(f"{path}: not an mprof .dat file (it is not text)", exit_code=1) from None
-    data = MprofData(path)
+        raise ProfkitError(f"{path}: not an mprof .dat file (it is not text)",
+                           exit_code=UNREADABLE) from None
+    dat = MprofData(path)
     lines = text.split("\n")
     complete = text.endswith("\n")
     if complete:
@@ -89,41 +94,67 @@ def read(path):
     bad = None
     for number, line in enumerate(lines, 1):
         try:
-            _parse_line(data, line)
+            _parse_line(dat, line)
         except (ValueError, IndexError):
             last = number == len(lines)
             if last and not complete:
-                data.warnings.append(f"{path}: line {number} is cut short (the run ended abruptly?); "
+                dat.warnings.append(f"{path}: line {number} is cut short (the run ended abruptly?); "
                                      f"it was left out")
             elif bad is None:
                 bad = number
-                data.warnings.append(f"{path}: line {number} is not mprof data: {line[:60]!r}; "
+                dat.warnings.append(f"{path}: line {number} is not mprof data: {line[:60]!r}; "
                                      f"the file was read up to it")
             break
-    if not data.mem and not data.children:
+    if not dat.mem and not dat.children:
         if bad is not None or lines and lines[0] and not lines[0].startswith("CMDLINE"):
             raise ProfkitError(f"{path}: not an mprof .dat file (line {bad or 1} is not mprof data)",
-                               exit_code=1)
+                               exit_code=UNREADABLE)
         raise ProfkitError(f"{path}: holds no memory samples (the run was shorter than one "
-                           f"interval, or was cut short at once)", exit_code=1)
-    return data
+                           f"interval, or was cut short at once)", exit_code=UNREADABLE)
+    return dat
+
+
+# What a field may hold.  A unix time stays within 1e11 s (the year 5138) of
+# 1970, a memory figure under 1e12 MiB, a pid and a nesting level under
+# 2**31: beyond that a line is damage, and pictures could not scale to it.
+MAX_TIME = 1e11
+MAX_MIB = 1e12
+MAX_INT = 1 << 31
+
+
+def _real(text, bound):
+    value = float(text)
+    if not (math.isfinite(value) and -bound <= value <= bound):
+        raise ValueError(text)
+    return value
+
+
+def _whole(text, low):
+    value = int(text)
+    if not low <= value < MAX_INT:
+        raise ValueError(text)
+    return value
 
 
 def _parse_line(data, line):
+    """Add one line to ``data``; ValueError when it is not mprof data.  Every
+    field is checked before anything is added."""
     field, _, value = line.partition(" ")
     if field == "MEM":
         mib, t = value.split(" ")
-        data.mem.append((float(mib), float(t)))
+        data.mem.append((_real(mib, MAX_MIB), _real(t, MAX_TIME)))
     elif field == "CHLD":
         pid, mib, t = value.split(" ")
-        data.children.setdefault(int(pid), []).append((float(mib), float(t)))
+        sample = (_real(mib, MAX_MIB), _real(t, MAX_TIME))
+        data.children.setdefault(_whole(pid, 0), []).append(sample)
     elif field == "FUNC":
         parts = value.split(" ")
-        if len(parts) not in (5, 6):
+        if len(parts) not in (5, 6) or not parts[0]:
             raise ValueError(line)
         name, mib0, t0, mib1, t1 = parts[:5]
-        level = int(parts[5]) if len(parts) == 6 else 1
-        data.calls.append(FuncCall(name, float(t0), float(t1), float(mib0), float(mib1), level))
+        level = _whole(parts[5], 0) if len(parts) == 6 else 1  # mprof counts from 0
+        data.calls.append(FuncCall(name, _real(t0, MAX_TIME), _real(t1, MAX_TIME),
+                                   _real(mib0, MAX_MIB), _real(mib1, MAX_MIB), level))
     elif field == "CMDLINE":
         data.cmdline = value
     elif field.isupper() and field.isalpha():

@@ -10,7 +10,7 @@ meaning with its format; ``report.write`` picks the writer.
 """
 import os
 
-from profkit.errors import ProfkitError
+from profkit.errors import UNREADABLE, ProfkitError
 
 # Colours: a qualitative palette that survives print and colour blindness.
 PALETTE = ["#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
@@ -80,7 +80,20 @@ def build(datas, title=None, functions=True, flame=False):
     for sp in model.spans:
         model.xmax = max(model.xmax, sp.x1)
         model.ymax = max(model.ymax, sp.y0, sp.y1)
+    model.xmax, model.ymax = _axis_end(model.xmax), _axis_end(model.ymax)
     return model
+
+
+def _axis_end(value):
+    """An axis's end the tick code can divide into steps: a finite number,
+    or 0 (the writers then draw 0 to 1) for one too small to scale.  The
+    .dat reader keeps values in range; this guards the data of callers
+    who build ``MprofData`` themselves."""
+    import math
+
+    if not math.isfinite(value):
+        raise ProfkitError("cannot draw values that are not finite (inf or nan)", exit_code=UNREADABLE)
+    return value if value >= 1e-9 else 0.0
 
 
 def _pretty(name):

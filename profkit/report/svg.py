@@ -3,7 +3,7 @@
 Draws the same ``plot.Picture`` as the matplotlib writer: memory lines,
 dashed children, shaded function calls (or flame bars with ``--flame``), and
 the peak of each run.  HTML wraps the SVG in a page with a table of the
-marked functions.
+marked functions, in the look every profkit page shares (_page.py).
 """
 import math
 import sys
@@ -144,15 +144,15 @@ def render(model, html=False):
     rows = _function_rows(model)
     table = ""
     if rows:
-        cells = "\n".join(f"<tr><td>{escape(n)}</td><td>{c}</td><td>{t:.3f}</td><td>{m:.1f}</td></tr>"
-                          for n, c, t, m in rows)
-        table = ("<table><tr><th>function</th><th>calls</th><th>total time (s)</th>"
-                 "<th>highest memory (MiB)</th></tr>\n" + cells + "\n</table>")
-    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{escape(model.title)}</title>"
-            "<style>body{font-family:Helvetica,Arial,sans-serif;margin:24px}"
-            "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;"
-            "text-align:right}td:first-child,th:first-child{text-align:left}</style></head>\n"
-            f"<body>\n{svg}{table}\n</body></html>\n")
+        cells = "\n".join(f"<tr><td>{escape(n)}</td><td>{c}</td><td>{t:.3f}</td>"
+                          f"<td>{m:.1f}</td></tr>" for n, c, t, m in rows)
+        table = ("<h2>Marked functions</h2><table class=\"pk names\"><tr><th>function</th>"
+                 "<th>calls</th><th>total time (s)</th><th>highest memory (MiB)</th></tr>\n"
+                 + cells + "\n</table>")
+    from profkit.report._page import page
+
+    # the shared look of profkit's pages (report/_page.py)
+    return page(model.title, "memory over time", svg + table)
 
 
 def _function_rows(model):

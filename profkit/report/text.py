@@ -11,7 +11,6 @@ kind.  The public ``print_stats`` and ``print`` methods of the profilers end
 here, as does the command line.  pstats, inspect and tokenize load only for
 the report that needs them: ``profkit mem`` prints without them.
 """
-import os
 import sys
 
 from profkit.report.model import FunctionTable, LineTable, MemoryTable
@@ -71,9 +70,11 @@ class _Loaded:
         pass
 
 
-def print_functions(table, stream=None, sort=-1):
+def print_functions(table, stream=None, sort=-1, limits=()):
     """The table ``python -m cProfile`` prints (``python -m pstats FILE``
-    for a table read from a file), ordered by ``sort``."""
+    for a table read from a file), ordered by ``sort`` (a key, or a tuple
+    of keys as ``%prun -s a -s b``), cut by ``limits`` (pstats'
+    restrictions: a row count, a fraction, a regular expression)."""
     import pstats
 
     stats = pstats.Stats(_Loaded(table.stats), stream=stream)
@@ -82,7 +83,8 @@ def print_functions(table, stream=None, sort=-1):
 
         stats.files = [table.path if table.mtime is None else
                        time.ctime(table.mtime) + "    " + table.path]
-    stats.strip_dirs().sort_stats(sort).print_stats()
+    keys = tuple(sort) if isinstance(sort, (list, tuple)) else (sort,)
+    stats.strip_dirs().sort_stats(*keys).print_stats(*limits)
 
 
 def sort_keys():
@@ -120,14 +122,14 @@ WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
 
 
 def _source_block(filename, start_lineno):
-    """The function's source lines (decorators included), or None."""
+    """The function's source lines (decorators included), or None.  From
+    the file, or from linecache alone for code that has no file: exec'd
+    code registered there, IPython and Jupyter cells."""
     import inspect
     import linecache
     from tokenize import TokenError
 
-    if not os.path.exists(filename):
-        return None
-    linecache.checkcache(filename)
+    linecache.checkcache(filename)  # keeps entries that have no file (mtime None)
     lines = linecache.getlines(filename)
     if not lines:
         return None
