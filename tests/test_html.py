@@ -343,3 +343,27 @@ def test_a_profile_with_no_calls_still_opens(browser, tmp_path):
     assert browser.js("profkit.ready") is True
     assert [f["name"] for f in frames(browser)] == ["no calls"]
     assert browser.js("profkit.rows()") == []
+
+
+@pytest.mark.parametrize("cli", ENTRIES, indirect=True)
+def test_lines_and_mem_write_their_tables_as_html(cli, tmp_path):
+    """`profkit lines -o x.html` and `profkit mem -o x.html` write the pages
+    with a heat bar per line, and `profkit show` reads them back."""
+    script = write(tmp_path / "work.py", "@profile\ndef work(n):\n    t = 0\n    for i in range(n):\n"
+                   "        t += i\n    return t\n\nwork(1000)\n")
+    r = cli("lines", "-o", "lines.html", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[-1] == "profkit: wrote lines.html (show it again with: profkit show lines.html)"
+    page = (tmp_path / "lines.html").read_text()
+    assert page.lower().startswith("<!doctype html>") and "work" in page
+    shown = cli("show", "lines.html")
+    assert shown.returncode == 0, shown.stderr
+    rows = {int(line.split()[0]): line.split()[1] for line in shown.stdout.splitlines()
+            if line.strip()[:1].isdigit() and len(line.split()) > 3 and line.split()[1].isdigit()}
+    assert rows[4] == "1001" and rows[5] == "1000"
+    r = cli("mem", "-o", "mem.html", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines()[-1] == "profkit: wrote mem.html (show it again with: profkit show mem.html)"
+    assert (tmp_path / "mem.html").read_text().lower().startswith("<!doctype html>")
+    shown = cli("show", "mem.html")
+    assert shown.returncode == 0 and "Occurrences" in shown.stdout, shown.stderr

@@ -43,7 +43,9 @@ def parser():
     p.add_argument("--tree-depth", type=TREE_DEPTH, default=256, metavar="N",
                    help="fold calls deeper than N levels into one layer (default: 256)")
     p.add_argument("--main-thread-only", action="store_true",
-                   help="profile only the main thread, like cProfile (default: every thread)")
+                   help="profile only the main thread, as cProfile does before Python 3.12 "
+                   "(default: every thread, each with its own call stack; cProfile 3.12+ "
+                   "records every thread into one stack)")
     p.add_argument("--no-builtins", action="store_true", help="do not profile C functions")
     return p
 

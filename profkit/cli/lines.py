@@ -51,7 +51,11 @@ def main(argv):
     registered = [lineprof.code_label(f.__code__) for f in prof.functions]
     stats = text.source_order(prof.get_stats(), registered)
     with _common.saving(outfile):
-        lprof.dump(stats, outfile)
+        if report.format_of(outfile) in ("html", "htm"):  # the line table with heat bars
+            report.write(stats, outfile, output_unit=opts.unit, stripzeros=opts.skip_zero,
+                         title=os.path.basename(script) if script else module)
+        else:
+            lprof.dump(stats, outfile)
     # The report and messages go where profkit's own output went when it
     # started, whatever the program did to sys.stdout and sys.stderr.
     out, err = outcome.stdout, outcome.stderr

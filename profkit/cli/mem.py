@@ -86,6 +86,9 @@ def main(argv):
             for hint in memprof.hints(shown):
                 print(f"profkit mem: {hint}", file=err)
         if outfile is not None:
-            stats.dump(outfile)
+            if report.format_of(outfile) in ("html", "htm"):  # the memory table with heat bars
+                report.write(stats, outfile, precision=opts.precision)
+            else:
+                stats.dump(outfile)
             _common.wrote(shown_path, _common.SHOW_AGAIN, err)
     return _common.finish_selected(outcome, selector, "profkit mem")
