@@ -18,6 +18,7 @@ notebook the function profile shows as the HTML report once
 import io
 import pstats
 import sys
+import types
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -74,17 +75,10 @@ class FunctionStats(pstats.Stats):
         return html_report(self.table)
 
 
-class MemitResult:
+class MemitResult(types.SimpleNamespace):
     """What ``%pkmemit -o`` returns, as memory_profiler's: ``mem_usage`` the
-    peak of each run (MiB), ``baseline`` the memory before (MiB)."""
-
-    def __init__(self, mem_usage, baseline, repeat, interval, include_children):
-        self.mem_usage = mem_usage
-        self.baseline = baseline
-        self.repeat = repeat
-        self.timeout = None
-        self.interval = interval
-        self.include_children = include_children
+    peak of each run (MiB), ``baseline`` the memory before (MiB), and
+    ``repeat``, ``interval``, ``include_children``, ``timeout`` (None)."""
 
     @property
     def peak(self):
@@ -345,7 +339,8 @@ class ProfkitMagics(Magics):
         baseline = memory_usage(-1, interval=interval, include_children=children)[0]
         usage = [memory_usage((exec, (code, ns)), interval=interval, max_usage=True,
                               include_children=children) for _ in range(repeat)]
-        result = MemitResult(usage, baseline, repeat, interval, children)
+        result = MemitResult(mem_usage=usage, baseline=baseline, repeat=repeat, timeout=None,
+                             interval=interval, include_children=children)
         if "q" not in opts:
             print(result)
         return result if "o" in opts else None

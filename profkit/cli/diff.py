@@ -12,7 +12,6 @@ import fnmatch
 import os
 import sys
 
-from profkit import formats
 from profkit.cli import _common
 from profkit.errors import ProfkitError
 
@@ -52,13 +51,9 @@ def parser():
 def load(path):
     """(words for its kind, table) of a saved profile; ProfkitError (exit
     2) when it cannot be read or is damaged."""
-    try:
-        kind = formats.detect(path)
-        table = formats.read(path, kind)
-    except OSError as exc:
-        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
-    except (ValueError, EOFError, TypeError) as exc:
-        raise ProfkitError(f"profkit diff: error: {exc}") from None
+    from profkit.cli.show import read_saved
+
+    kind, table = read_saved(path, "profkit diff", exit_code=2)
     for cls in type(table).__mro__:
         if cls.__name__ in WHAT:
             return f"{WHAT[cls.__name__]} ({FILES.get(kind, kind)})", cls, table

@@ -38,13 +38,7 @@ def main(argv):
     opts = p.parse_args(argv)
     path = opts.file
     out = _common.check_writable(opts.output) if opts.output else None
-    try:
-        kind = formats.detect(path)
-        table = formats.read(path, kind)
-    except OSError as exc:
-        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
-    except (ValueError, EOFError, TypeError) as exc:
-        raise ProfkitError(f"profkit show: error: {exc}", exit_code=1) from None
+    kind, table = read_saved(path, "profkit show", exit_code=1)
     functions = isinstance(table, FunctionTable)
     fmt = opts.format or ((report.output_format(out) or "pstats") if out else "text")
     if not functions and fmt not in ("text", "html"):
@@ -76,3 +70,15 @@ def main(argv):
             print(f"profkit show: note: a {kind} file keeps callers, not call paths: the call tree "
                   "is guessed from its caller edges", file=sys.stderr)
     return 0
+
+
+def read_saved(path, prog, exit_code):
+    """(kind, table) of a saved profile of any kind; a file that cannot be
+    opened or read is a ProfkitError of one line, ``exit_code`` when damaged."""
+    try:
+        kind = formats.detect(path)
+        return kind, formats.read(path, kind)
+    except OSError as exc:
+        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
+    except (ValueError, EOFError, TypeError) as exc:
+        raise ProfkitError(f"{prog}: error: {exc}", exit_code=exit_code) from None
