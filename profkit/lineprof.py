@@ -5,7 +5,10 @@ profkit's C line tracer, and how ``profkit lines`` arms it for a script
 Hits follow line_profiler exactly: a line is hit when its interval ends at
 the next event of the same frame, and its time runs from its line event to
 that next event, callees included.  Time while a generator or coroutine is
-suspended is charged to no line.
+suspended is charged to no line.  Several profilers can be on at once, each
+with its own counts (src/linetracer.h).  What is registered and wrapped for
+each kind of callable, class and module is ``profkit.linewrap``'s; the
+function wrappers themselves are here (``LineProfiler._wrapper``).
 """
 import functools
 from _thread import _local, allocate_lock  # threading's own primitives, without importing it
