@@ -52,6 +52,8 @@ def run_worker(fmt, seeds, folder, count=COUNT, start=0):
         pytest.skip(f"the producer of {fmt} files is not installed")
     spec = {"format": fmt, "seed": SEED, "count": start + count, "start": start,
             "seed_file": seeds[fmt], "folder": str(folder), "commands": COMMANDS[fmt]}
+    if os.environ.get("PROFKIT_EXPECT_SANITIZED"):
+        spec["limit"] = 60.0  # under AddressSanitizer everything runs several times slower
     spec_path = os.path.join(str(folder), "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
