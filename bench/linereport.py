@@ -12,7 +12,10 @@ waited for.  The per-function time should stay flat as N grows tenfold;
 with the quadratic report of the issue ("A profile is never lost ...",
 section 3), 200,000 functions were still printing after 400 s.
 
-    python bench/linereport.py [--sizes 2000 20000 200000] [--limit 600] [--out FILE]
+    python bench/linereport.py [--sizes 2000 20000 200000] [--limit 600] [--no-line-profiler]
+                               [--out FILE]
+
+Set PYTHONPATH to measure another copy of profkit (a patched one, say).
 """
 import argparse
 import os
@@ -70,7 +73,9 @@ def kernprof_copy(lprof_path):
     return path
 
 
-def cell(seconds, n, limit):
+def cell(seconds, n, limit, ran=True):
+    if not ran:
+        return "-", "-"
     if seconds is None:
         return f"over {limit:g} s", "-"
     return f"{seconds:.2f}", f"{seconds / n * 1e6:.0f}"
@@ -80,6 +85,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000, 200000])
     p.add_argument("--limit", type=float, default=600.0, help="seconds allowed per command")
+    p.add_argument("--no-line-profiler", action="store_true", help="leave line_profiler out")
     p.add_argument("--out")
     opts = p.parse_args(argv)
     py = sys.executable
@@ -93,7 +99,7 @@ def main(argv=None):
             show = theirs = None
             if os.path.exists(lprof_path):
                 show, _ = timed([py, "-m", "profkit", "show", lprof_path], tmp, opts.limit)
-                copy = kernprof_copy(lprof_path)
+                copy = None if opts.no_line_profiler else kernprof_copy(lprof_path)
                 if copy is not None:
                     theirs, _ = timed([py, "-m", "line_profiler", copy], tmp, opts.limit)
             rows.append((n, printed, run, show, theirs))
@@ -101,7 +107,9 @@ def main(argv=None):
     lines = [f"### The line report against the size of the source file (CPython "
              f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')})", "",
              f"`python bench/linereport.py --sizes {' '.join(map(str, opts.sizes))} --limit "
-             f"{opts.limit:g}`: one script of N three-line functions, each called once; one run "
+             f"{opts.limit:g}{' --no-line-profiler' if opts.no_line_profiler else ''}`"
+             f"{' with PYTHONPATH=' + os.environ['PYTHONPATH'] if os.environ.get('PYTHONPATH') else ''}"
+             f": one script of N three-line functions, each called once; one run "
              f"per command, {opts.limit:g} s allowed. Machine: {platform.machine()}, "
              f"{os.cpu_count()} CPUs.", "",
              "| functions | lines printed | profkit lines -f 'f_*' (s) | per function (us) | "
@@ -109,7 +117,8 @@ def main(argv=None):
              "per function (us) |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, printed, run, show, theirs in rows:
-        cells = [*cell(run, n, opts.limit), *cell(show, n, opts.limit), *cell(theirs, n, opts.limit)]
+        cells = [*cell(run, n, opts.limit), *cell(show, n, opts.limit),
+                 *cell(theirs, n, opts.limit, not opts.no_line_profiler)]
         lines.append(f"| {n:,} | {printed if printed is not None else '-'} | " + " | ".join(cells) + " |")
     emit("\n".join(lines) + "\n", opts.out)
     return 0

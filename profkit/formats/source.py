@@ -20,7 +20,7 @@ import errno
 import os
 import stat
 
-__all__ = ["LIMIT", "read_input"]
+__all__ = ["LIMIT", "read_input", "read_text"]
 
 LIMIT = 1 << 30  # 1 GiB: a day of `profkit run` samples at 10 ms is 250 MiB
 
@@ -71,3 +71,14 @@ def read_input(path, limit=LIMIT):
             chunks.append(chunk)
     finally:
         os.close(fd)
+
+
+def read_text(path, data=None, what="file"):
+    """The content of ``path`` as UTF-8 text: ``data`` (its bytes, already
+    read) decoded, else ``read_input(path)``'s.  Raises OSError as
+    ``read_input``, ValueError (one line) when it is not UTF-8."""
+    raw = read_input(path) if data is None else data
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a {what} (not UTF-8 text at byte {exc.start})") from None
