@@ -19,3 +19,7 @@ vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_mem.py \
     -k "api or before_the_hook"
 # The sampler thread, in process.
 vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_memtime.py -k "memory_usage_modes or stream"
+# The call tree beside the flat tables, and the legacy hooks as a guest of
+# coverage, debuggers and other trace functions (hook chaining and restore).
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_calltree.py
+vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_guest.py -k "not pytest_cov"

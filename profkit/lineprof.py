@@ -50,6 +50,18 @@ def last_line(code):
     return max(lines, default=code.co_firstlineno)
 
 
+# The last step of a wrapped generator (or async generator) that its
+# consumer closes: g's clean-up is its own time too.
+def _close(g):
+    g.close()
+    raise StopIteration  # the wrapper returns
+
+
+async def _aclose(g):
+    await g.aclose()
+    raise StopAsyncIteration  # the wrapper returns
+
+
 class _Tracer(_engine.LineTracer):
     """The engine's line tracer, with the options its hook reads at each
     enable() (src/linetracer.h).  They are class attributes, so they hold
@@ -233,9 +245,8 @@ class LineProfiler(RunsCode):
                     try:
                         value = yield item
                         step = g.asend
-                    except GeneratorExit:
-                        await g.aclose()
-                        raise
+                    except GeneratorExit:  # closed: the last step closes g, on the clock
+                        step, value = _aclose, g
                     except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
                         step, value = g.athrow, exc
             return agen_wrapper
@@ -255,9 +266,8 @@ class LineProfiler(RunsCode):
                     try:
                         value = yield item
                         step = g.send
-                    except GeneratorExit:
-                        g.close()
-                        raise
+                    except GeneratorExit:  # closed: the last step closes g, on the clock
+                        step, value = _close, g
                     except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
                         step, value = g.throw, exc
             return gen_wrapper

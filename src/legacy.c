@@ -18,6 +18,7 @@
  * called on, a thread's hook is given back on every thread, and threading's
  * hooks are left as they were found. */
 #include "legacy.h"
+#include "module.h"
 
 #include <string.h>
 
@@ -594,7 +595,7 @@ static PyObject *hook_refuse_new(PyTypeObject *type, PyObject *args, PyObject *k
 }
 
 /* Not GC-tracked: a hook holds only trace functions, and none holds it. */
-static PyType_Slot hook_slots[] = {
+static PyType_Slot Hook_slots[] = {
     {Py_tp_dealloc, (void *)hook_dealloc},
     {Py_tp_call, (void *)hook_call},
     {Py_tp_repr, (void *)hook_repr},
@@ -603,13 +604,7 @@ static PyType_Slot hook_slots[] = {
                         "profkit's C hook is on.  sys.settrace(it) puts the C hook back."},
     {0, NULL},
 };
-
-static PyType_Spec hook_spec = {
-    .name = "profkit._engine.Hook",
-    .basicsize = sizeof(PkHook),
-    .flags = Py_TPFLAGS_DEFAULT | PK_TPFLAGS_IMMUTABLE,
-    .slots = hook_slots,
-};
+PK_TYPE_SPEC(Hook, PkHook, 0);
 
 /* ---- the API ----------------------------------------------------------- */
 
@@ -617,7 +612,7 @@ int pk_legacy_install_ex(PkHookKind kind, Py_tracefunc fast, Py_tracefunc slow, 
                          int all_threads)
 {
     if (hook_type == NULL) {
-        hook_type = (PyTypeObject *)PyType_FromSpec(&hook_spec);
+        hook_type = (PyTypeObject *)PyType_FromSpec(&Hook_spec);
         if (hook_type == NULL)
             return -1;
     }

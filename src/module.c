@@ -465,25 +465,15 @@ static PyGetSetDef Profiler_getset[] = {
 };
 
 static PyType_Slot Profiler_slots[] = {
-    {Py_tp_doc, (void *)"Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, "
-                        "all_threads=True, *, tree=False, tree_depth=256)\n\n"
-                        "Deterministic function profiler with cProfile's statistics."},
-    {Py_tp_new, (void *)Profiler_new},
-    {Py_tp_init, (void *)Profiler_init},
-    {Py_tp_dealloc, (void *)Profiler_dealloc},
+    PK_BASE_SLOTS(Profiler, "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, "
+                            "all_threads=True, *, tree=False, tree_depth=256)\n\n"
+                            "Deterministic function profiler with cProfile's statistics."),
     {Py_tp_traverse, (void *)Profiler_traverse},
     {Py_tp_clear, (void *)Profiler_clear_refs},
-    {Py_tp_methods, Profiler_methods},
     {Py_tp_getset, Profiler_getset},
     {0, NULL},
 };
-
-static PyType_Spec Profiler_spec = {
-    .name = "profkit._engine.Profiler",
-    .basicsize = sizeof(ProfilerObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | PK_TPFLAGS_IMMUTABLE,
-    .slots = Profiler_slots,
-};
+PK_TYPE_SPEC(Profiler, ProfilerObject, Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC);
 
 /* ---- LineTracer -------------------------------------------------------- */
 
@@ -705,23 +695,13 @@ static PyGetSetDef LineTracer_getset[] = {
 };
 
 static PyType_Slot LineTracer_slots[] = {
-    {Py_tp_doc, (void *)"LineTracer(*, all_threads=True)\n\n"
-                        "Line hits and times of registered code objects."},
-    {Py_tp_new, (void *)LineTracer_new},
-    {Py_tp_init, (void *)LineTracer_init},
-    {Py_tp_dealloc, (void *)LineTracer_dealloc},
+    PK_BASE_SLOTS(LineTracer, "LineTracer(*, all_threads=True)\n\n"
+                              "Line hits and times of registered code objects."),
     {Py_tp_traverse, (void *)LineTracer_traverse},
-    {Py_tp_methods, LineTracer_methods},
     {Py_tp_getset, LineTracer_getset},
     {0, NULL},
 };
-
-static PyType_Spec LineTracer_spec = {
-    .name = "profkit._engine.LineTracer",
-    .basicsize = sizeof(LineTracerObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | PK_TPFLAGS_IMMUTABLE,
-    .slots = LineTracer_slots,
-};
+PK_TYPE_SPEC(LineTracer, LineTracerObject, Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC);
 
 /* ---- Sampler ----------------------------------------------------------- */
 
@@ -944,24 +924,14 @@ static PyMethodDef Sampler_methods[] = {
 };
 
 static PyType_Slot Sampler_slots[] = {
-    {Py_tp_doc, (void *)"Sampler(pid=0, interval=0.1, backend='rss', children=0, fd=-1, "
-                        "keep=True,\n        max_samples=0)\n\n"
-                        "Samples a process's memory from a C thread; pid 0 is this process.\n"
-                        "children: 1 adds descendants into each sample, 2 records each one.\n"
-                        "fd: a descriptor that receives mprof .dat lines as they are taken."},
-    {Py_tp_new, (void *)Sampler_new},
-    {Py_tp_init, (void *)Sampler_init},
-    {Py_tp_dealloc, (void *)Sampler_dealloc},
-    {Py_tp_methods, Sampler_methods},
+    PK_BASE_SLOTS(Sampler, "Sampler(pid=0, interval=0.1, backend='rss', children=0, fd=-1, "
+                           "keep=True,\n        max_samples=0)\n\n"
+                           "Samples a process's memory from a C thread; pid 0 is this process.\n"
+                           "children: 1 adds descendants into each sample, 2 records each one.\n"
+                           "fd: a descriptor that receives mprof .dat lines as they are taken."),
     {0, NULL},
 };
-
-static PyType_Spec Sampler_spec = {
-    .name = "profkit._engine.Sampler",
-    .basicsize = sizeof(SamplerObject),
-    .flags = Py_TPFLAGS_DEFAULT | PK_TPFLAGS_IMMUTABLE,
-    .slots = Sampler_slots,
-};
+PK_TYPE_SPEC(Sampler, SamplerObject, 0);
 
 /* ---- module functions -------------------------------------------------- */
 

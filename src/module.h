@@ -35,4 +35,22 @@ typedef struct PkModuleState {
     size_t n_own_methods;
 } PkModuleState;
 
+/* The spec of the engine type NAME, whose objects are OBJ and whose slots
+ * are NAME_slots: "profkit._engine.NAME", immutable where the version
+ * allows it (compat.h), with FLAGS added. */
+#define PK_TYPE_SPEC(NAME, OBJ, FLAGS)                                                    \
+    static PyType_Spec NAME##_spec = {                                                    \
+        .name = "profkit._engine." #NAME,                                                 \
+        .basicsize = sizeof(OBJ),                                                         \
+        .flags = Py_TPFLAGS_DEFAULT | PK_TPFLAGS_IMMUTABLE | (FLAGS),                     \
+        .slots = NAME##_slots,                                                            \
+    }
+
+/* The slots of every engine type that Python code makes, named by
+ * convention: NAME_new, NAME_init, NAME_dealloc and NAME_methods. */
+#define PK_BASE_SLOTS(NAME, DOC)                                                          \
+    {Py_tp_doc, (void *)(DOC)}, {Py_tp_new, (void *)NAME##_new},                          \
+        {Py_tp_init, (void *)NAME##_init}, {Py_tp_dealloc, (void *)NAME##_dealloc},       \
+        {Py_tp_methods, NAME##_methods}
+
 #endif /* PROFKIT_MODULE_H */

@@ -6,9 +6,6 @@ PyEval_SetProfile); the fake clock (one tick per read) takes the general
 path of the tracer, and the engine clock its fast paths."""
 import gc
 import itertools
-import os
-import shutil
-import subprocess
 import sys
 import threading
 
@@ -17,7 +14,6 @@ import pytest
 import mixed
 import profkit
 from calls import leaf, middle, top
-from conftest import ROOT
 from profkit.report.model import CallNode, CallTree, ThreadTree, tree_from_stats
 
 BACKENDS = ["default"] + (["legacy"] if sys.version_info >= (3, 12) else [])
@@ -309,23 +305,3 @@ def test_merge_adds_path_by_path():
     assert (m.calls, m.inline, m.total) == (2, 1.5, 3.5)
     assert [(c.func, c.calls) for c in m.children] == [(("f", 2, "y"), 2)]
     assert len(x.children) == 1  # the inputs are left as they were
-
-
-# ---- the pure-C tree on its own ---------------------------------------------------
-
-
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
-def test_calltree_c_under_sanitizers(tmp_path):
-    exe = tmp_path / "test_calltree"
-    src = [os.path.join(ROOT, "tests", "c", "test_calltree.c"),
-           os.path.join(ROOT, "src", "calltree.c"), os.path.join(ROOT, "src", "stats.c")]
-    build = subprocess.run(
-        ["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-DPK_DEBUG",
-         "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-o", str(exe), *src],
-        capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "PYTHONMALLOC")}
-    env["ASAN_OPTIONS"] = "detect_leaks=1"
-    run = subprocess.run([str(exe)], capture_output=True, text=True, env=env)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout == "all calltree checks passed\n"

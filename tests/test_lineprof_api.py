@@ -256,6 +256,95 @@ def test_decorating_keeps_the_kind_and_counts_every_kind(tmp_path):
         assert hits(theirs) == KIND_HITS
 
 
+STEPS = """
+import asyncio
+
+
+def echo(log):
+    try:
+        got = None
+        while True:
+            try:
+                got = yield got
+            except ValueError as exc:
+                got = "caught " + str(exc)
+            log.append(got)
+    finally:
+        log.append("closed")
+
+
+async def aecho(log):
+    try:
+        got = None
+        while True:
+            try:
+                got = yield got
+            except ValueError as exc:
+                got = "caught " + str(exc)
+            log.append(got)
+    finally:
+        log.append("closed")
+
+
+def drive(make, prof):
+    log, seen = [], []
+    g = make(log)
+    seen.append(next(g))
+    seen.append(prof.enable_count if prof else 0)  # off while the consumer runs
+    seen.append(g.send("a"))
+    seen.append(g.throw(ValueError("v")))
+    try:
+        g.throw(KeyError("k"))
+    except KeyError as exc:
+        seen.append(repr(exc))
+    seen.append(log[:])
+    g = make(log)
+    next(g)
+    g.close()
+    return seen, log
+
+
+def adrive(make, prof):
+    async def go():
+        log, seen = [], []
+        g = make(log)
+        seen.append(await g.asend(None))
+        seen.append(prof.enable_count if prof else 0)
+        seen.append(await g.asend("a"))
+        seen.append(await g.athrow(ValueError("v")))
+        try:
+            await g.athrow(KeyError("k"))
+        except KeyError as exc:
+            seen.append(repr(exc))
+        seen.append(log[:])
+        g = make(log)
+        await g.asend(None)
+        await g.aclose()
+        return seen, log
+    return asyncio.run(go())
+"""
+
+
+def test_wrapped_generators_pass_send_throw_and_close_on(tmp_path):
+    """A decorated generator behaves as the generator itself under send(),
+    throw() and close() (and their async forms), and the profiler is off
+    while the consumer runs between two steps."""
+    path = write(tmp_path / "steps.py", STEPS)
+    plain = load(path)
+    expected = (None, 0, "a", "caught v", "KeyError('k')", ["a", "caught v", "closed"])
+    want_log = ["a", "caught v", "closed", "closed"]
+    for drive, name in ((plain.drive, "echo"), (plain.adrive, "aecho")):
+        assert drive(getattr(plain, name), None) == (list(expected), want_log)
+        prof = profkit.LineProfiler()
+        mod = load(path)
+        assert drive(prof(getattr(mod, name)), prof) == (list(expected), want_log)
+        assert prof.enable_count == 0
+        counts = dict(hits(prof)[name])
+        # the caught exception, the appends (a, caught v) and the clean-up of
+        # both generators: the one a KeyError ended and the one closed
+        assert (counts[7], counts[8], counts[10]) == (1, 2, 2)
+
+
 def test_decorating_twice_wraps_once(tmp_path):
     mod = load(write(tmp_path / "two.py", TWO))
     lp = profkit.LineProfiler()

@@ -1,20 +1,12 @@
 /* Plain C tests of the call tree (calltree.c), built and run by
- * tests/test_calltree.py with AddressSanitizer and UBSan, in a debug build
+ * tests/test_c_units.py with AddressSanitizer and UBSan, in a debug build
  * (PK_DEBUG: four nodes per chunk, so indexing crosses chunks at once).
  * Exit status 0 means every check passed; a failed check prints its line. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../../src/calltree.h"
-
-static int failures = 0;
-#define CHECK(x)                                                           \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #x); \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static int fa, fb, fc; /* functions: only their addresses matter */
 
@@ -94,10 +86,5 @@ int main(void)
     test_paths_and_cache();
     test_depth_cap_folds();
     test_many_nodes();
-    if (failures) {
-        fprintf(stderr, "%d C checks failed\n", failures);
-        return 1;
-    }
-    printf("all calltree checks passed\n");
-    return 0;
+    return pk_checks_done("calltree");
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "../../src/common.h"
 #include "../../src/memsampler.h"
+#include "check.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,15 +13,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int failures;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            failures++;                                                               \
-        }                                                                             \
-    } while (0)
 
 static void sleep_ms(int ms)
 {
@@ -137,10 +129,5 @@ int main(void)
     test_readers();
     test_descendants_and_sampler_of_a_child();
     test_sampler_of_self_writes_lines();
-    if (failures) {
-        printf("%d memsampler checks failed\n", failures);
-        return 1;
-    }
-    printf("all memsampler checks passed\n");
-    return 0;
+    return pk_checks_done("memsampler");
 }
