@@ -355,6 +355,13 @@ class ScriptLineProfiler:
         self._lp.add_callable(func)
         return self._lp.wrap_callable(func) if self._wrap else func
 
+    def __enter__(self):  # `with profile:` as kernprof's profile allows
+        self._lp.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._lp.disable_by_count()
+
     def __getattr__(self, name):
         return getattr(self._lp, name)
 
@@ -382,7 +389,9 @@ def run_script(target, prof, marker, selector, whole):
     selector.profiler = prof
     selector.scan_code(target.code, "__main__", is_script=True)
     selector.install()
-    start, stop = (prof.enable, prof.disable) if whole else (None, None)
+    # by count, so that the script's own `with profile:` or
+    # enable_by_count()/disable_by_count() pairs nest inside the run's
+    start, stop = (prof.enable_by_count, prof.disable_by_count) if whole else (None, None)
     with marking.line_profiler(marker), marking.builtin_profile(marker):
         try:
             return runner.run_target(target, start, stop)

@@ -591,6 +591,38 @@ def test_profkit_lines_saves_where_kernprof_does(cli, tmp_path):
         assert sorted(os.listdir(tmp_path)) == ["app.py.lprof", "sub"]
 
 
+WITH_PROFILE = """\
+@profile
+def f(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+
+with profile:
+    a = f(3)
+b = f(2)
+print(a, b)
+"""
+
+
+def test_with_profile_block_in_a_script_runs_as_under_kernprof(cli, tmp_path):
+    write(tmp_path / "blk.py", WITH_PROFILE)
+    r = cli("lines", "blk.py")
+    assert (r.returncode, r.stdout.splitlines()[0]) == (0, "3 1"), r.stderr
+    mine = lprof.load(str(tmp_path / "blk.py.lprof"))
+    got = {ln - key[1]: h for key, lines in mine.timings.items() for ln, h, _ in lines}
+    assert got == {2: 2, 3: 7, 4: 5, 5: 2}  # from the decorator line
+    kernprof = os.path.join(os.path.dirname(sys.executable), "kernprof")
+    if os.path.exists(kernprof):
+        k = subprocess.run([kernprof, "-l", "-o", "k.lprof", "blk.py"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+        assert (k.returncode, k.stdout.splitlines()[0]) == (0, "3 1"), k.stderr
+        theirs = lprof.load(str(tmp_path / "k.lprof"))
+        assert {ln - key[1]: h for key, lines in theirs.timings.items()
+                for ln, h, _ in lines} == got
+
+
 EXPLICIT = """\
 import sys
 from {module} import profile
