@@ -214,13 +214,16 @@ class RunResult:
 
 
 def record(argv, path, cmdline, interval, backend="rss", include_children=False,
-           multiprocess=False, python_target=None):
+           multiprocess=False, python_target=None, hold=False):
     """Start ``argv`` (or, for ``python_target`` = the words after
     ``python``, a Python program whose ``@profile`` calls are stamped) and
     sample it into the ``.dat`` file ``path`` until it ends.  SIGTERM,
     SIGINT and SIGHUP sent to profkit meanwhile go to the program, and the
     program dies with profkit (see supervise.py); the RunResult's
-    ``stopped_by`` names the signal profkit should end by, once done."""
+    ``stopped_by`` names the signal profkit should end by, once done.
+    ``hold``: those signals stay blocked after the program has ended, until
+    the caller is done too and calls ``result.release()``, which returns
+    the signal to end by (one may have come meanwhile)."""
     from profkit.supervise import Supervisor
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
@@ -228,7 +231,7 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         fd = os.open(path, flags, 0o666)
     except OSError as exc:
         raise ProfkitError(f"cannot write {path!r}: {exc.strerror or exc}", exit_code=1) from None
-    ready = None
+    ready = supervisor = None
     try:
         try:
             os.write(fd, f"CMDLINE {cmdline}\n".encode("utf-8", "replace"))
@@ -243,7 +246,7 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
             argv = timeline_child.command(fd, ready_w, python_target)
             pass_fds = (fd, ready_w)
         own_rss = _engine.self_rss()
-        supervisor = Supervisor()
+        supervisor = Supervisor(hold)
         with supervisor:
             try:
                 child = subprocess.Popen(argv, pass_fds=pass_fds, preexec_fn=supervisor.child_setup)
@@ -280,7 +283,12 @@ def record(argv, path, cmdline, interval, backend="rss", include_children=False,
         result = RunResult(path, status, rusage, summary, cpu, own_rss, started, backend,
                            include_children)
         result.stopped_by = supervisor.stopped_by
+        result.release = supervisor.release
         return result
+    except BaseException:
+        if supervisor is not None:  # nobody will release the signals: now
+            supervisor.release()
+        raise
     finally:
         os.close(fd)
         if ready is not None:

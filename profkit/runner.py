@@ -30,6 +30,9 @@ import os
 import sys
 import types
 
+# Ending by a signal once the profile is saved (here too for the callers of runner).
+from profkit.stopping import Stopper, Terminated, reraise  # noqa: F401
+from profkit.stopping import flush_quietly as _flush
 # Finding the program before it runs; here too for the callers of runner.
 from profkit.target import Target, executable_problem, load_target, target_kind  # noqa: F401
 
@@ -41,7 +44,7 @@ class Outcome:
         self.exit_code = 0
         self.exc = None  # an exception whose traceback python would print
         self.interrupted = False
-        self.stopper = None  # the _Stopper of SIGTERM and SIGHUP, if installed
+        self.stopper = None  # the Stopper of SIGTERM and SIGHUP, if installed
         self.exit_message = None  # sys.exit("message") prints it
         # profkit's own output after the program: the standard output and
         # error profkit started with (stdout falls back to stderr if gone)
@@ -105,13 +108,6 @@ def _attr(stream, name):
         return None
 
 
-def _flush(stream):
-    try:
-        stream.flush()
-    except Exception:  # noqa: BLE001 - closed, None or broken: python would ignore it too
-        pass
-
-
 def run_target(target, start=None, stop=None, pause=None, keep_streams=True, signals=True):
     """Run ``target`` as ``__main__`` between ``start()`` and ``stop()``
     (None: nothing to call).
@@ -124,7 +120,7 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True, sig
     thread's share of it stays out of the profile.  ``keep_streams=False``:
     nothing is reported afterwards (outcome.stdout and stderr stay None).
     ``signals``: stop the program on SIGTERM and SIGHUP as on Ctrl-C (see
-    ``_Stopper``), where they have their default action.
+    ``stopping.Stopper``), where they have their default action.
     """
     outcome = Outcome()
     if keep_streams:
@@ -140,7 +136,7 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True, sig
         sys.path.insert(0, target.path0)
     code = target.code
     globs = main.__dict__
-    stopper = outcome.stopper = _Stopper() if signals else None
+    stopper = outcome.stopper = Stopper() if signals else None
     try:
         if stopper is not None:
             stopper.install()
@@ -187,82 +183,6 @@ def run_target(target, start=None, stop=None, pause=None, keep_streams=True, sig
     if stopper is not None and stopper.received:  # also when the program caught it
         outcome.exit_code = 128 + stopper.received
     return outcome
-
-
-class Terminated(BaseException):
-    """Raised in the program's main thread when SIGTERM or SIGHUP reaches
-    profkit, as KeyboardInterrupt is on Ctrl-C: the program unwinds, the
-    profile is saved, and profkit ends by that signal."""
-
-    def __init__(self, signum):
-        super().__init__(signum)
-        self.signum = signum
-
-
-class _Stopper:
-    """SIGTERM and SIGHUP while a program runs under profkit.
-
-    Installed only where the signal has its default action: a program that
-    sets its own handler replaces this one and keeps it, and a signal
-    ignored when profkit started (``nohup``) stays ignored.  While the
-    program runs, the first signal raises ``Terminated`` in it; after it
-    (``defer``), while profkit saves the profile, the first is remembered,
-    and ``finish`` ends the process by it.  A second signal ends the
-    process at once, by the default action, as does any signal in a child
-    forked from the program (which would otherwise run profkit's handler).
-
-    It uses ``_signal``, the C module under ``signal``: ``signal.py`` (its
-    enums) would add a millisecond to every profkit run's start-up.
-    """
-
-    def __init__(self):
-        self.pid = os.getpid()
-        self.received = 0
-        self.installed = []
-
-    def install(self):
-        import _signal
-
-        for sig in (_signal.SIGTERM, _signal.SIGHUP):
-            try:
-                if _signal.getsignal(sig) == _signal.SIG_DFL:
-                    _signal.signal(sig, self._stop)
-                    self.installed.append(sig)
-            except ValueError:  # not the main thread: python's defaults stay
-                return
-
-    def _first(self, signum):
-        """True for the first signal, which is remembered; a second one, or
-        one in a forked child, ends the process at once."""
-        if os.getpid() != self.pid or self.received:
-            reraise(signum)
-            return False
-        self.received = signum
-        return True
-
-    def _stop(self, signum, _frame):
-        if self._first(signum):
-            raise Terminated(signum)
-
-    def _remember(self, signum, _frame):
-        self._first(signum)
-
-    def _swap(self, old, new):
-        import _signal
-
-        for sig in self.installed:
-            if _signal.getsignal(sig) == old:
-                _signal.signal(sig, new)
-
-    def defer(self):
-        """The program has ended: from now on remember a signal, do not raise."""
-        self._swap(self._stop, self._remember)
-
-    def restore(self):
-        """Give the signals their default action back."""
-        import _signal
-
-        self._swap(self._remember, _signal.SIG_DFL)
 
 
 def _import_package(target):
@@ -326,8 +246,8 @@ def finish(outcome):
 
     A Ctrl-C, SIGTERM or SIGHUP ends the process by that signal itself
     (after the profile has been saved), so shells and callers see the same
-    status as for plain python; so does a SIGTERM or SIGHUP that arrived
-    while the profile was being saved.
+    status as for plain python; so does a Ctrl-C, SIGTERM or SIGHUP that
+    arrived while the profile was being saved.
     """
     _flush(sys.stdout)
     if outcome.exit_message is not None and sys.stderr is not None:
@@ -349,19 +269,6 @@ def finish(outcome):
             reraise(stopper.received)
         stopper.restore()
     return outcome.exit_code
-
-
-def reraise(signum):
-    """End this process by signal ``signum`` with its default action, as
-    python ends after an unhandled Ctrl-C, or on SIGTERM: shells and
-    callers then see the status they would see for plain python.  The one
-    place profkit does this."""
-    _flush(sys.stdout)
-    _flush(sys.stderr)
-    import _signal  # see _Stopper
-
-    _signal.signal(signum, _signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
 
 
 def reraise_sigint():

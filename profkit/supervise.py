@@ -1,18 +1,29 @@
 """The program ``profkit run`` starts: it hears the signals profkit gets,
-and it cannot outlive profkit.
+once, and it cannot outlive profkit.
 
 ``profkit run`` samples the program from its own process, so stopping
 profkit must stop the program too, or the program runs on as an orphan and
 keeps appending to the ``.dat`` file:
 
-* SIGTERM, SIGINT and SIGHUP sent to profkit are forwarded to the program,
-  which decides what they mean; profkit waits for it, closes the file, and
-  then ends by the same signal (``Supervisor.stopped_by``).  A signal the
-  kernel sent (Ctrl-C or a hang-up in a terminal) is not forwarded: it went
-  to the whole foreground process group, the program included, and a second
-  copy would interrupt the program's own handling of the first; how the
-  program then ends is how profkit ends, as before.  A signal
-  ignored when profkit started (``nohup``) stays ignored.
+* SIGTERM, SIGINT and SIGHUP that reach profkit are passed on to the
+  program, which decides what they mean; profkit waits for it, closes the
+  file, and then ends by the same signal (``Supervisor.stopped_by``).  A
+  signal ignored when profkit started (``nohup``) stays ignored.
+* Each signal reaches the program once.  A signal can be sent to a whole
+  process group (``kill -TERM -PGID``; ``timeout`` does it, and a terminal
+  does it for Ctrl-C and hang-ups), and nothing in the signal says so.  So:
+
+  - when profkit runs in the foreground of a terminal, the program stays in
+    profkit's process group, so that the terminal's Ctrl-C, Ctrl-Z and
+    reads work as under python; the signals the kernel sent (Ctrl-C or a
+    hang-up in that terminal: ``si_code`` SI_KERNEL) already reached the
+    whole group, the program too, and are not passed on.  Only a signal
+    that a process sends to that group (``kill -INT -PGID`` from another
+    shell) reaches the program twice;
+  - otherwise (CI, ``timeout``, ``nohup``, a service, a background job) the
+    program gets a process group of its own, so a signal sent to profkit's
+    group reaches profkit alone, and profkit passes every signal on.
+
 * If profkit dies without a chance to forward anything (SIGKILL, a crash),
   the kernel kills the program: the child asks for SIGKILL on its parent's
   death (``PR_SET_PDEATHSIG``) before it runs, then checks that its parent
@@ -35,6 +46,21 @@ _SI_KERNEL = 0x80  # si_code of a signal the kernel sent (a terminal's Ctrl-C or
 _PR_SET_PDEATHSIG = 1
 
 
+def in_terminal_foreground():
+    """Whether profkit has a controlling terminal and is in its foreground
+    process group (what the terminal's Ctrl-C reaches)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:  # no controlling terminal
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def _prctl():
     """libc's prctl through ctypes, or None where ctypes cannot load it."""
     try:
@@ -55,15 +81,19 @@ class Supervisor:
             status, rusage = sup.wait(child.pid)
             ...stop sampling...
         # sup.stopped_by: the signal profkit was told to stop by, or 0
+        # (Supervisor(hold=True): signals stay blocked until sup.release())
     """
 
-    def __init__(self):
+    def __init__(self, hold=False):
         self.stopped_by = 0
+        self.hold = hold
         self._watched = set()
         self._mask = None
         self._chld = None
         self._parent = os.getpid()
         self._prctl = _prctl()  # loaded here: the child must not import anything
+        # the program's own process group, unless the terminal's signals must reach it
+        self.own_group = not in_terminal_foreground()
 
     def __enter__(self):
         self._watched = {s for s in _FORWARDED if signal.getsignal(s) != signal.SIG_IGN}
@@ -72,17 +102,32 @@ class Supervisor:
         self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, self._watched | {signal.SIGCHLD})
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self._drain()
-        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
-        if self._chld is not None:
-            signal.signal(signal.SIGCHLD, self._chld)
+        if exc_type is not None or not self.hold:
+            self.release()
         return False
+
+    def release(self):
+        """Unblock the signals, taking first those that came since the
+        program ended; returns ``stopped_by``.  With ``hold`` set, the
+        signals stay blocked after the ``with`` block until this is called,
+        so that nothing cuts profkit's own work short (closing the file,
+        the summary); profkit then ends by ``stopped_by``."""
+        if self._mask is not None:
+            self._drain()
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+            self._mask = None
+            if self._chld is not None:
+                signal.signal(signal.SIGCHLD, self._chld)
+        return self.stopped_by
 
     def child_setup(self):
         """The child's ``preexec_fn``: profkit's signal mask as it started,
-        and death with profkit."""
+        its own process group (see the module's doc), and death with profkit."""
         signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+        if self.own_group:
+            os.setpgid(0, 0)
         if self._prctl is not None:
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != self._parent:  # profkit died before the line above
@@ -104,11 +149,11 @@ class Supervisor:
                     pass
 
     def _take(self, info):
-        """Whether a signal was meant for profkit alone (it is then
-        remembered in ``stopped_by``): not one the kernel sent to the
-        terminal's whole process group, which the program got too and
-        answers for."""
-        if info.si_code == _SI_KERNEL:
+        """Whether to pass a signal on (it is then remembered in
+        ``stopped_by``): not one the kernel sent to the terminal's whole
+        process group when the program is in that group, since the program
+        got it too and answers for it."""
+        if info.si_code == _SI_KERNEL and not self.own_group:
             return False
         self.stopped_by = self.stopped_by or info.si_signo
         return True

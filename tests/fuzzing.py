@@ -46,6 +46,10 @@ def _work(n):
     return total
 
 
+def _outer():
+    return _work(20) + _work(30)
+
+
 def _ticks():
     state = [0]
 
@@ -60,7 +64,7 @@ def _pstats_profkit():
 
     prof = profkit.Profile(timer=_ticks(), timeunit=1e-6)
     prof.enable()
-    _work(50)
+    _outer()
     prof.disable()
     prof.create_stats()
     return marshal.dumps(prof.stats)
@@ -71,7 +75,7 @@ def _pstats_cprofile():
 
     prof = cProfile.Profile(_ticks(), 1e-6)
     prof.enable()
-    _work(50)
+    _outer()
     prof.disable()
     prof.create_stats()
     return marshal.dumps(prof.stats)
@@ -182,7 +186,7 @@ def _mutate_pstats(rng, data):
     stats = marshal.loads(data)
     key = _pick(rng, stats)
     cc, nc, tt, ct, callers = stats[key]
-    what = rng.randrange(6)
+    what = rng.randrange(7)
     if what == 0:
         entry = [cc, nc, tt, ct, callers]
         entry[rng.randrange(5)] = rng.choice(WEIRD + [CODE])
@@ -198,8 +202,13 @@ def _mutate_pstats(rng, data):
         callers[caller] = tuple(edge)
     elif what == 4:
         stats[key] = (cc, nc, float("inf"), ct, callers)
-    else:
+    elif what == 5:
         stats = rng.choice([[], (stats,), {"a": 1}, {key: stats[key][:4]}])
+    else:  # a dense call graph whose edges claim more time than their callers had
+        funcs = [("dense.py", k, f"d{k}") for k in range(rng.choice((6, 12, 40)))]
+        for f in funcs:
+            stats[f] = (1, 1, 0.5, 1.0, {g: (1, 1, 0.5, rng.choice((1.0, 3.0, 1e6)))
+                                         for g in funcs + [key] if g != f})
     return marshal.dumps(stats)
 
 
@@ -351,8 +360,8 @@ def worker(spec):
             argv = [path if a == "{}" else a for a in argv]
             print(json.dumps({"start": i}), flush=True)
             code, out, err, tb = run_main(argv, spec.get("limit", 10.0))
-            print(json.dumps({"i": i, "how": how, "argv": argv[:1], "code": code, "err": err,
-                              "out": len(out), "tb": tb}), flush=True)
+            print(json.dumps({"i": i, "how": how, "argv": argv[:1] + argv[2:], "code": code,
+                              "err": err, "out": len(out), "tb": tb}), flush=True)
         os.unlink(path)
 
 

@@ -463,7 +463,7 @@ def test_show_refuses_corrupt_and_foreign_files(cli, tmp_path):
     (tmp_path / "text.txt").write_text("hello\n")
     for name in ("junk.lprof", "text.txt"):
         r = cli("show", name)
-        assert r.returncode == 1
+        assert r.returncode == 2
         lines = r.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("profkit show: error: "), r.stderr
 

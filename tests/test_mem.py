@@ -252,7 +252,7 @@ def test_saved_report_shows_again_and_damage_is_one_line(cli, tmp_path):
     assert shown.stdout == r.stdout
     (tmp_path / "bad.json").write_text('{"format": "profkit-line-memory", "functions": [{"lines"')
     bad = cli("show", "bad.json")
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "damaged memory report" in bad.stderr
 
 

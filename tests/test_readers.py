@@ -8,6 +8,7 @@ import json
 import marshal
 import math
 import os
+import pickle
 
 import fuzzing
 import pytest
@@ -185,3 +186,52 @@ def test_the_picture_scales_to_tiny_spans_and_refuses_infinite_ones(tmp_path):
         plot.build([data])
     assert (str(info.value), info.value.exit_code) == (
         "cannot draw values that are not finite (inf or nan)", UNREADABLE)
+
+
+def test_detect_reads_json_after_a_bom_and_pickles_by_their_protocol(tmp_path):
+    from profkit import formats
+
+    doc = '{"format": "profkit-line-memory"}'
+    assert formats.detect(write(tmp_path / "a.json", "\ufeff \n" + doc)) == "linemem"
+    assert formats.detect(str(tmp_path / "a.json"), b"\xef\xbb\xbf" + doc.encode()) == "linemem"
+    # a marshalled dict whose first key is a tuple is pstats, not JSON
+    assert formats.detect(dump(tmp_path, GOOD)) == "pstats"
+    for protocol in (2, 3, 4, 5):
+        assert formats.detect("x", bytes([0x80, protocol]) + b"...") == "lprof"
+    assert formats.detect("x", b"\x80\x09...") == "pstats"  # then "not a pstats file"
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_a_line_profile_pickled_with_protocol_0_or_1_is_shown(tmp_path, protocol):
+    # no 0x80 header: detect says pstats, whose reader refuses it; the .lprof reader takes it
+
+    from profkit import formats
+    from profkit.formats import lprof
+
+    stats = lprof.LineStats({("f.py", 1, "f"): [(2, 3, 40)]}, 1e-6)
+    (tmp_path / "old.lprof").write_bytes(pickle.dumps(stats, protocol))
+    kind, table = formats.load(str(tmp_path / "old.lprof"))
+    assert kind == "lprof" and (table.timings, table.unit) == (stats.timings, 1e-6)
+    (tmp_path / "junk.prof").write_bytes(b"(junk")  # neither: the pstats reader's answer
+    with pytest.raises(ValueError, match="junk.prof"):
+        formats.load(str(tmp_path / "junk.prof"))
+
+
+class _Evil:
+    def __reduce__(self):
+        return os.system, ("touch ran",)
+
+
+@pytest.mark.parametrize("payload", [
+    *(pickle.dumps(_Evil(), protocol) for protocol in (0, 1, 2, 5)),  # os.system("touch ran")
+    b"ccopy_reg\n_reconstructor\n(cos\n_wrap_close\nc__builtin__\nobject\nNtR.",
+])
+def test_a_crafted_pickle_runs_no_code(tmp_path, payload, monkeypatch):
+    from profkit import formats
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evil.lprof").write_bytes(payload)
+    refused = r"evil.lprof: not a (line-profile \(.lprof\)|pstats) file"
+    with pytest.raises(ValueError, match=refused):
+        formats.load("evil.lprof")
+    assert not (tmp_path / "ran").exists()

@@ -53,7 +53,7 @@ def load(path):
     2) when it cannot be read or is damaged."""
     from profkit.cli.show import read_saved
 
-    kind, table = read_saved(path, "profkit diff", exit_code=2)
+    kind, table = read_saved(path, "profkit diff")
     for cls in type(table).__mro__:
         if cls.__name__ in WHAT:
             return f"{WHAT[cls.__name__]} ({FILES.get(kind, kind)})", cls, table

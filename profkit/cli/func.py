@@ -67,7 +67,7 @@ def main(argv):
                                             all_threads=not opts.main_thread_only,
                                             tree=not opts.no_tree, tree_depth=opts.tree_depth)
     out = outcome.stdout  # not sys.stdout: the program may have closed or replaced it
-    with _common.saving(outfile), _common.printing(out):
+    with _common.saving(outfile, outcome.stderr), _common.printing(out):
         if fmt == "text" and outfile is None:
             text.preload(FunctionTable)  # before the table is made: see there
         table = prof.function_table()

@@ -50,7 +50,8 @@ def main(argv):
     text.preload(lprof.LineStats)  # before the table is made: see there
     registered = [lineprof.code_label(f.__code__) for f in prof.functions]
     stats = text.source_order(prof.get_stats(), registered)
-    with _common.saving(outfile):
+    out, err = outcome.stdout, outcome.stderr
+    with _common.saving(outfile, err) as saved:
         if report.format_of(outfile) in ("html", "htm"):  # the line table with heat bars
             report.write(stats, outfile, output_unit=opts.unit, stripzeros=opts.skip_zero,
                          title=os.path.basename(script) if script else module)
@@ -58,7 +59,6 @@ def main(argv):
             lprof.dump(stats, outfile)
     # The report and messages go where profkit's own output went when it
     # started, whatever the program did to sys.stdout and sys.stderr.
-    out, err = outcome.stdout, outcome.stderr
     with _common.printing(out):
         if not stats.timings:
             print("profkit lines: no function was profiled: mark functions with @profile, "
@@ -67,5 +67,6 @@ def main(argv):
             report.write(text.costliest(stats) if opts.all else stats, stream=out,
                          output_unit=opts.unit, stripzeros=opts.skip_zero, summarize=True)
             out.flush()
-        _common.wrote(shown, _common.SHOW_AGAIN, err)
+        if not saved.fallback:
+            _common.wrote(shown, _common.SHOW_AGAIN, err)
     return _common.finish_selected(outcome, selector, "profkit lines")

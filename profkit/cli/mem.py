@@ -73,7 +73,7 @@ def main(argv):
     stats = prof.get_stats()
     shown = prof.get_stats(each_call=False)  # the rest went to their streams, call by call
     out, err = outcome.stdout, outcome.stderr  # as in profkit lines
-    with _common.saving(outfile), _common.printing(out):
+    with _common.saving(outfile, err), _common.printing(out):
         if not prof.functions and not selector.active:
             # as python -m memory_profiler: the program's exit code stands
             print("profkit mem: no function was profiled: mark functions with @profile, "

@@ -34,7 +34,7 @@ def main(argv):
     files = _common.dat_files(opts.files)
     out = opts.output
     if out is not None:
-        _common.check_writable(out)
+        out = _common.check_writable(out)
     if opts.show and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise ProfkitError("profkit plot: error: --show needs a display; write a file with -o instead")
     datas = []
@@ -44,9 +44,12 @@ def main(argv):
             print(f"profkit plot: warning: {w}", file=sys.stderr)
         datas.append(data)
     if out is None and not opts.show:
-        out = os.path.splitext(files[-1])[0] + plot.default_extension()
+        out = _common.check_writable(os.path.splitext(files[-1])[0] + plot.default_extension())
     picture = plot.build(datas, title=opts.title, functions=not opts.no_functions, flame=opts.flame)
-    report.write(picture, out, fmt="window" if opts.show else None)
-    if out:
+    if out is None:  # --show alone: a window, no file
+        report.write(picture, None, fmt="window")
+        return 0
+    with _common.saving(out):  # a full disk: the picture goes to the temporary folder
+        report.write(picture, out, fmt="window" if opts.show else None)
         _common.wrote(os.path.relpath(out), prog="profkit plot")
     return 0

@@ -55,12 +55,26 @@ def main(argv):
           file=sys.stderr)
     result = memtime.record(words if python_target is None else None, path, cmdline,
                             opts.interval, opts.backend, opts.include_children, opts.multiprocess,
-                            python_target)
-    sig = result.killed_by()
+                            python_target, hold=True)
+    try:
+        code = report(result, path)
+    finally:
+        # SIGTERM, SIGINT and SIGHUP were held while the file was closed and
+        # the summary printed: one that came meanwhile ends profkit now.
+        stopped_by = result.release()
     # Stopped by a signal sent to profkit (and passed on to the program):
     # profkit ends by it too, once the file is closed.  A Ctrl-C reached the
     # program as well, from the terminal: its end by SIGINT is profkit's.
-    stop = result.stopped_by or (sig if sig == signal.SIGINT else 0)
+    sig = result.killed_by()
+    stop = stopped_by or (sig if sig == signal.SIGINT else 0)
+    if stop:
+        runner.reraise(stop)
+    return code
+
+
+def report(result, path):
+    """Say how the run went, on stderr; the exit code for it."""
+    sig = result.killed_by()
     if result.started is False:
         # The interpreter, or profkit's side of it, failed before the
         # program's first line: the samples are not the program's.
@@ -71,14 +85,10 @@ def main(argv):
         how = f"killed by {memtime.signal_name(sig)}" if sig else f"exit status {result.exit_code()}"
         print(f"profkit run: error: the program did not start ({how}); nothing was recorded",
               file=sys.stderr)
-        if stop:
-            runner.reraise(stop)
         return result.exit_code() or 1
     for line in result.describe():
         print(f"profkit run: {line}", file=sys.stderr)
     _common.wrote(os.path.relpath(path), "draw it with: profkit plot", prog="profkit run")
     if sig and sig != signal.SIGINT:
         print(f"profkit run: the program was killed by {memtime.signal_name(sig)}", file=sys.stderr)
-    if stop:
-        runner.reraise(stop)
     return result.exit_code()

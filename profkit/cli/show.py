@@ -5,7 +5,7 @@ import sys
 
 from profkit import formats, report
 from profkit.cli import _common
-from profkit.errors import ProfkitError
+from profkit.errors import UNREADABLE, ProfkitError
 
 DESCRIPTION = ("Print a saved profile again: a pstats file (profkit func -o, cProfile -o), a .lprof "
                "file (profkit lines, kernprof -l), a memory report (profkit mem -o), or a "
@@ -38,7 +38,7 @@ def main(argv):
     opts = p.parse_args(argv)
     path = opts.file
     out = _common.check_writable(opts.output) if opts.output else None
-    kind, table = read_saved(path, "profkit show", exit_code=1)
+    kind, table = read_saved(path, "profkit show")
     functions = isinstance(table, FunctionTable)
     fmt = opts.format or ((report.output_format(out) or "pstats") if out else "text")
     if not functions and fmt not in ("text", "html"):
@@ -72,13 +72,15 @@ def main(argv):
     return 0
 
 
-def read_saved(path, prog, exit_code):
-    """(kind, table) of a saved profile of any kind; a file that cannot be
-    opened or read is a ProfkitError of one line, ``exit_code`` when damaged."""
+def read_saved(path, prog):
+    """(kind, table) of a saved profile of any kind, read once (a pipe cannot
+    be read twice); a file that cannot be read, or is damaged, is a
+    ProfkitError of one line with exit code ``errors.UNREADABLE``."""
     try:
-        kind = formats.detect(path)
-        return kind, formats.read(path, kind)
+        return formats.load(path)
     except OSError as exc:
-        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") from None
+        raise ProfkitError(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}",
+                           exit_code=UNREADABLE) from None
     except (ValueError, EOFError, TypeError) as exc:
-        raise ProfkitError(f"{prog}: error: {exc}", exit_code=exit_code) from None
+        reason = " ".join(str(exc).split())  # one line, whatever the reader quoted
+        raise ProfkitError(f"{prog}: error: {reason}", exit_code=UNREADABLE) from None

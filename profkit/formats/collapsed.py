@@ -6,6 +6,7 @@ are not in the file: they read as 0."""
 import os
 import re
 
+from profkit.formats.source import read_text
 from profkit.report.model import CallNode, CallTree, FunctionTable, ThreadTree
 
 __all__ = ["load", "read", "frame_key"]
@@ -22,42 +23,41 @@ def frame_key(frame):
     return ("~", 0, frame)
 
 
-def load(path):
+def load(path, data=None):
     """The CallTree of a folded-stacks file; ValueError when a line is not
     ``stack value``."""
     root = CallNode(None)
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            stack, _, value = line.rpartition(" ")
-            try:
-                ns = int(value)
-            except ValueError:
-                raise ValueError(f"{path}:{n}: not a folded stack line: {line[:60]!r}") from None
-            if not stack:
-                raise ValueError(f"{path}:{n}: not a folded stack line: {line[:60]!r}")
-            node, path_nodes = root, []
-            for frame in stack.split(";"):
-                key = frame_key(frame)
-                for c in node.children:
-                    if c.func == key:
-                        node = c
-                        break
-                else:
-                    c = CallNode(key)
-                    node.children.append(c)
+    for n, line in enumerate(read_text(path, data, "folded-stacks file").split("\n"), 1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        stack, _, value = line.rpartition(" ")
+        try:
+            ns = int(value)
+        except ValueError:
+            raise ValueError(f"{path}:{n}: not a folded stack line: {line[:60]!r}") from None
+        if not stack:
+            raise ValueError(f"{path}:{n}: not a folded stack line: {line[:60]!r}")
+        node, path_nodes = root, []
+        for frame in stack.split(";"):
+            key = frame_key(frame)
+            for c in node.children:
+                if c.func == key:
                     node = c
-                path_nodes.append(node)
-            node.inline += ns / 1e9
-            for p in path_nodes:
-                p.total += ns / 1e9
+                    break
+            else:
+                c = CallNode(key)
+                node.children.append(c)
+                node = c
+            path_nodes.append(node)
+        node.inline += ns / 1e9
+        for p in path_nodes:
+            p.total += ns / 1e9
     root.total = sum(c.total for c in root.children)
     return CallTree([ThreadTree(None, "all threads", root)])
 
 
-def read(path):
+def read(path, data=None):
     """A folded-stacks file as a FunctionTable (with its tree)."""
-    tree = load(path)
+    tree = load(path, data)
     return FunctionTable(tree.function_stats(), path=path, mtime=os.stat(path).st_mtime, tree=tree)

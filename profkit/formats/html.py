@@ -5,6 +5,7 @@ import json
 import os
 import re
 
+from profkit.formats.source import read_text
 from profkit.report.model import (CallNode, CallTree, FunctionMemory, FunctionTable, LineTable,
                                   MemoryTable, ThreadTree)
 
@@ -13,11 +14,10 @@ __all__ = ["load", "read"]
 _BLOCK = re.compile(r'<script type="application/json" id="profkit-data">(.*?)</script>', re.S)
 
 
-def load(path):
+def load(path, data=None):
     """The data block of a report (a dict); ValueError when the page has
     none."""
-    with open(path, encoding="utf-8") as f:
-        m = _BLOCK.search(f.read())
+    m = _BLOCK.search(read_text(path, data, "profkit report"))
     if m is None:
         raise ValueError(f"{path}: not a profkit report (no profkit-data block)")
     try:
@@ -43,10 +43,10 @@ def _tree(data, funcs):
     return CallTree(threads, exact=data.get("exact", True), depth_cap=data.get("depth_cap"))
 
 
-def read(path):
+def read(path, data=None):
     """The table a report shows: FunctionTable (with the call tree when the
     page drew a measured one), LineTable or MemoryTable."""
-    data = load(path)
+    data = load(path, data)
     kind = data.get("kind")
     mtime = os.stat(path).st_mtime
     try:

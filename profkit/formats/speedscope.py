@@ -5,6 +5,7 @@ give each open/close pair its time and count it as a call."""
 import json
 import os
 
+from profkit.formats.source import read_text
 from profkit.report.model import CallNode, CallTree, FunctionTable, ThreadTree
 
 __all__ = ["load", "read"]
@@ -50,13 +51,12 @@ def _evented(prof, keys, scale):
     return root
 
 
-def load(path):
+def load(path, data=None):
     """The CallTree of a speedscope file; ValueError when it is not one."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            doc = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a speedscope file ({exc})") from None
+    try:
+        doc = json.loads(read_text(path, data, "speedscope file"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: not a speedscope file ({exc})") from None
     try:
         frames = doc["shared"]["frames"]
         keys = [(fr["file"], fr.get("line", 0), fr["name"]) if "file" in fr else ("~", 0, fr["name"])
@@ -77,7 +77,7 @@ def load(path):
     return CallTree(threads)
 
 
-def read(path):
+def read(path, data=None):
     """A speedscope file as a FunctionTable (with its tree)."""
-    tree = load(path)
+    tree = load(path, data)
     return FunctionTable(tree.function_stats(), path=path, mtime=os.stat(path).st_mtime, tree=tree)

@@ -53,7 +53,7 @@ def _when(table):
 SORT_NAMES = {-1: "stdname", 0: "calls", 1: "time", 2: "cumulative"}  # pstats' old integer keys
 
 
-def function_data(table, sort=None):
+def function_data(table, sort=None, tree=None):
     """The data block of a function report::
 
         {"format": "profkit-html", "version": 1, "kind": "functions",
@@ -67,7 +67,7 @@ def function_data(table, sort=None):
     each thread's nodes come depth first (a parent before its children),
     node 0 its root (``func`` -1)."""
     stats = table.stats
-    tree = table.call_tree()
+    tree = tree if tree is not None else table.call_tree()  # a guessed one is made each time
     funcs = list(stats)
     index = {f: i for i, f in enumerate(funcs)}
     for t in tree.threads:  # a tree's function missing from the table: zeros
@@ -123,8 +123,8 @@ def function_page(table, title=None, sort=None):
     """The function report of a FunctionTable (see the module's doc)."""
     from profkit.report import _flame
 
-    data = function_data(table, sort)
     tree = table.call_tree()
+    data = function_data(table, sort, tree)
     calls = sum(v[1] for v in table.stats.values())
     prim = sum(v[0] for v in table.stats.values())
     total = sum(t.root.total for t in tree.threads) if tree.exact else \

@@ -236,34 +236,69 @@ class CallTree:
         return stats
 
 
-def tree_from_stats(stats, max_depth=64, min_fraction=1e-4):
+def tree_from_stats(stats, max_depth=64, min_fraction=1e-4, max_nodes=100_000):
     """A CallTree guessed from a pstats dict's caller edges (as snakeviz and
     flameprof draw one): from each function nobody calls, each callee takes
     the share of its caller's time that the edge's cumulative time gives it.
     A function already on the path is not entered again, and subtrees under
-    ``min_fraction`` of the whole are left out.  ``exact`` is False."""
+    ``min_fraction`` of the whole are left out.  ``exact`` is False.
+
+    The parts under a node never add up to more than its total: a file
+    whose edges claim more time than their caller had (damaged or crafted;
+    a consistent file never does) has them scaled down, so totals shrink
+    down the tree and at most 1 / min_fraction nodes fit in each level.
+    Nodes are expanded largest first, and no more than ``max_nodes`` are
+    made: the smallest are left out, as those under ``min_fraction`` are."""
+    import heapq
+
     callees = {}
     for func, (_cc, _nc, _tt, _ct, callers) in stats.items():
         for caller, edge in callers.items():
             callees.setdefault(caller, []).append((func, edge))
+    claims = {}  # caller -> {callee: the edge's cumulative time, if positive}
+    for func, edges in callees.items():
+        edges.sort(key=lambda x: -x[1][3])
+        claims[func] = {c: e[3] for c, e in edges if e[3] > 0}
+    claimed = {f: sum(c.values()) for f, c in claims.items()}
     tops = [f for f, v in stats.items() if not v[4]]
     root = CallNode(None)
-    whole = sum(stats[f][3] for f in tops) or 1.0
+    whole = sum(max(stats[f][3], 0.0) for f in tops) or 1.0
+    floor = whole * min_fraction
+    heap, made = [], 0  # (-total, order made, node, path): the largest is expanded first
 
-    def grow(parent, func, calls, total, path):
-        cc, nc, tt, ct, _callers = stats[func]
+    def make(parent, func, calls, total, path):
+        nonlocal made
+        ct, tt = stats[func][3], stats[func][2]
         share = total / ct if ct else 0.0
         node = CallNode(func, calls=calls, inline=tt * min(share, 1.0), total=total)
         parent.children.append(node)
-        if len(path) >= max_depth:
-            return
-        for callee, (enc, _epc, _ett, ect) in sorted(callees.get(func, ()), key=lambda x: -x[1][3]):
-            part = ect * share
-            if callee in path or part < whole * min_fraction:
-                continue
-            grow(node, callee, enc, part, path | {callee})
+        made += 1
+        if len(path) < max_depth and func in callees and stats[func][3] > 0:
+            heapq.heappush(heap, (-total, made, node, path))
 
-    for func in sorted(tops, key=lambda f: -stats[f][3]):
-        grow(root, func, stats[func][1], stats[func][3], frozenset({func}))
+    def expand(node, path):
+        func, total, ct = node.func, node.total, stats[node.func][3]
+        mine = claims[func]  # what the callees not on the path claim, the shorter way
+        given = sum(v for c, v in mine.items() if c not in path) if len(mine) <= len(path) \
+            else claimed[func] - sum(mine.get(f, 0.0) for f in path)
+        if given <= 0:
+            return
+        share = total / ct
+        # more than the caller had: each takes its share of what is claimed
+        scaled = given > ct * (1 + 1e-9) or share == float("inf")
+        for callee, (enc, _epc, _ett, ect) in callees[func]:
+            part = total * min(ect / given, 1.0) if scaled else ect * share
+            if part < floor:
+                break  # sorted: the rest are smaller
+            if callee not in path:
+                if made >= max_nodes:
+                    return
+                make(node, callee, enc, part, path | {callee})
+
+    for func in sorted(tops, key=lambda f: -stats[f][3])[:max_nodes]:
+        make(root, func, stats[func][1], stats[func][3], frozenset({func}))
+    while heap and made < max_nodes:
+        _total, _n, node, path = heapq.heappop(heap)
+        expand(node, path)
     root.total = sum(c.total for c in root.children)
     return CallTree([ThreadTree(None, "all threads", root)], exact=False)

@@ -124,19 +124,43 @@ WIDTHS = {"line": 6, "hits": 9, "time": 12, "perhit": 8, "percent": 8}
 def _source_block(filename, start_lineno):
     """The function's source lines (decorators included), or None.  From
     the file, or from linecache alone for code that has no file: exec'd
-    code registered there, IPython and Jupyter cells."""
+    code registered there, IPython and Jupyter cells.
+
+    The block is looked for in a window of the lines from the function on,
+    four times larger each time the window may have cut it, so the cost
+    follows the function's length, not the rest of the file's: with
+    ``lines[start:]`` a file of N functions took N**2 / 2 line copies."""
     import inspect
     import linecache
+    import os
     from tokenize import TokenError
 
+    if os.path.exists(filename) and not os.path.isfile(filename):
+        return None  # a device or a FIFO: linecache would read it forever
     linecache.checkcache(filename)  # keeps entries that have no file (mtime None)
     lines = linecache.getlines(filename)
-    if not lines:
+    start = start_lineno - 1
+    if not lines or start < 0:
         return None
-    try:
-        return inspect.getblock(lines[start_lineno - 1:])
-    except (IndexError, SyntaxError, TokenError):
-        return lines[start_lineno - 1:start_lineno]
+    size = 64
+    while True:
+        window = lines[start:start + size]
+        try:
+            block = inspect.getblock(window)
+        except (IndexError, SyntaxError, TokenError):
+            block = None  # perhaps cut by the window: look further
+        if start + size >= len(lines):
+            return block if block is not None else lines[start:start + 1]
+        if block is not None and any(_is_code(line) for line in window[len(block):]):
+            return block  # code after the block ended it, not the window's end
+        size *= 4
+
+
+def _is_code(line):
+    """Whether a source line holds code: not blank, not only a comment (what
+    ends a block for inspect.getblock; blank lines and comments do not)."""
+    text = line.strip()
+    return bool(text) and not text.startswith("#")
 
 
 def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None,
@@ -160,9 +184,6 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
         stream.write("Are you sure you are running this program from the same directory\n")
         stream.write("that you ran the profiler from?\n")
         stream.write("Continuing without the function's contents.\n")
-        linenos = [ln for ln, _, _ in timings]
-        nlines = (max(linenos) - min(min(linenos), start_lineno) + 1) if linenos else 1
-        block = [""] * nlines
     widths = dict(WIDTHS)
     display = {}
     for lineno, nhits, time in timings:
@@ -170,7 +191,7 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
         time_disp = "%5.1f" % (time * scalar)
         if len(time_disp) > widths["time"]:
             time_disp = "%5.3g" % (time * scalar)
-        perhit_disp = "%5.1f" % (float(time) * scalar / nhits)
+        perhit_disp = "%5.1f" % (float(time) * scalar / nhits) if nhits else ""
         if len(perhit_disp) > widths["perhit"]:
             perhit_disp = "%5.3g" % (float(time) * scalar / nhits)
         hits_disp = "%d" % nhits
@@ -189,8 +210,11 @@ def show_func(filename, start_lineno, func_name, timings, unit, output_unit=None
     stream.write("=" * len(header))
     stream.write("\n")
     empty = ("", "", "", "")
-    for offset, line in enumerate(block):
-        lineno = start_lineno + offset
+    # Without the source, only the lines measured: blank rows between them
+    # say nothing, and a damaged file could ask for billions of them.
+    rows = enumerate(block, start_lineno) if block is not None else \
+        ((ln, "") for ln in sorted(display))
+    for lineno, line in rows:
         row = display.get(lineno, empty)
         stream.write(template % ((lineno,) + row + (line.rstrip("\n").rstrip("\r"),)))
         stream.write("\n")
@@ -274,7 +298,12 @@ def show_memory(stats, stream=None, precision=1):
 
 def source_lines(filename):
     """The lines of a source file, as linecache gives them, without loading
-    tokenize for the usual UTF-8 file."""
+    tokenize for the usual UTF-8 file; none from what is not a regular file
+    (a damaged report may name /dev/zero or a FIFO)."""
+    import os
+
+    if not os.path.isfile(filename):
+        return []
     try:
         with open(filename, "rb") as f:
             return f.read().decode("utf-8").splitlines(True)
