@@ -215,6 +215,16 @@ def test_callgrind_reads_back_with_the_own_times_and_call_edges(tmp_path):
     assert back.stats[key(middle)][1] == 2
 
 
+@pytest.mark.parametrize("damage", ["calls=\n", "calls=2 3\n"])
+def test_a_damaged_callgrind_file_is_one_line(cli, tmp_path, damage):
+    """An empty calls= line, or one before any cfn=, is one line and exit 2."""
+    write(tmp_path / "callgrind.out.bad",
+          "events: Ticks\nfl=a.py\nfn=f:1\n1 100\n" + damage + "1 50\n")
+    r = cli("show", "callgrind.out.bad")
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.count("\n") == 1 and "calls= line" in r.stderr, r.stderr
+
+
 # ---- the command line ---------------------------------------------------------------------
 
 SCRIPT = """\

@@ -57,6 +57,8 @@ def load(path, data=None):
             cfn = key(cfl or fl, name("fn", value))
             cfl = None
         elif eq and field == "calls":
+            if cfn is None or not value.split():
+                raise ValueError(f"{path}:{n}: a calls= line without a cfn= or a count")
             calls = int(value.split()[0])
         elif line[0].isdigit() or line[0] in "+-*":
             parts = line.split()
