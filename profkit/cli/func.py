@@ -63,9 +63,12 @@ def main(argv):
     target = runner.load_target(script=script, module=module, args=prog_args)
     name = os.path.basename(script) if script else f"-m {module}"
 
+    # Only the viewers' formats are written from the call tree: a pstats
+    # file or the printed table would pay for it on every call and drop it.
+    tree = not opts.no_tree and fmt not in ("pstats", "text")
     prof, outcome = funcprof.profile_script(target, builtins=not opts.no_builtins,
                                             all_threads=not opts.main_thread_only,
-                                            tree=not opts.no_tree, tree_depth=opts.tree_depth)
+                                            tree=tree, tree_depth=opts.tree_depth)
     out = outcome.stdout  # not sys.stdout: the program may have closed or replaced it
     with _common.saving(outfile, outcome.stderr), _common.printing(out):
         if fmt == "text" and outfile is None:
