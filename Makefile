@@ -40,7 +40,7 @@ test-valgrind: $(VENV)/.ready  ## run the engine tests under valgrind memcheck
 fuzz: $(VENV)/.ready  ## feed every reader 3000 damaged files per format (PROFKIT_FUZZ_COUNT, _SEED)
 	PROFKIT_FUZZ_COUNT=$${PROFKIT_FUZZ_COUNT:-3000} $(VENV)/bin/pytest -q tests/test_fuzz_readers.py
 
-bench: $(VENV)/.ready  ## measure overheads against cProfile; writes bench/RESULTS.md
+bench: $(VENV)/.ready  ## measure overheads against cProfile; writes bench/RESULTS.md (BENCH_ONLY=fib: fib sizes only, appended)
 	@PYTHONS="$(PYVERSIONS)" sh bench/bench-all.sh
 
 clean:  ## remove build output and virtual environments

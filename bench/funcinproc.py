@@ -43,6 +43,21 @@ def _has_tree():
     return True
 
 
+def timed(fib, n, make=None):
+    """A function that times fib(n) once, with no profiler or between
+    enable() and disable() of a new make(), and returns the seconds."""
+    def run():
+        prof = make() if make is not None else None
+        start = time.perf_counter()
+        if prof is not None:
+            prof.enable()
+        fib(n)
+        if prof is not None:
+            prof.disable()
+        return time.perf_counter() - start
+    return run
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=31)
@@ -51,29 +66,14 @@ def main(argv=None):
     opts = ap.parse_args(argv)
     n = opts.n
 
-    def under(make):
-        def run():
-            prof = make()
-            start = time.perf_counter()
-            prof.enable()
-            fib(n)
-            prof.disable()
-            return time.perf_counter() - start
-        return run
-
-    def plain():
-        start = time.perf_counter()
-        fib(n)
-        return time.perf_counter() - start
-
     variants = {
-        "plain": plain,
-        "cProfile": under(cProfile.Profile),
-        "profkit": under(profkit.Profile),
-        "profkit, builtins=False": under(lambda: profkit.Profile(builtins=False)),
+        "plain": timed(fib, n),
+        "cProfile": timed(fib, n, cProfile.Profile),
+        "profkit": timed(fib, n, profkit.Profile),
+        "profkit, builtins=False": timed(fib, n, lambda: profkit.Profile(builtins=False)),
     }
     if _has_tree():
-        variants["profkit, tree=True"] = under(lambda: profkit.Profile(tree=True))
+        variants["profkit, tree=True"] = timed(fib, n, lambda: profkit.Profile(tree=True))
     times = {name: [] for name in variants}
     rng = random.Random(0)
     for fn in variants.values():  # warm up

@@ -724,6 +724,15 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc, const int
 
 /* ---- legacy backend: PyEval_SetProfile --------------------------------- */
 
+/* Stamps out X(suffix, tsc, tree) once per specialisation of the fast
+ * callbacks: on the clock (the engine's, or a bare rdtsc) and on the tree
+ * option, so that the flat profile's fast paths carry no test of either. */
+#if PK_TIMER_HAVE_TSC
+#define EACH_VARIANT(X) X(_fast, 0, 0) X(_fast_tree, 0, 1) X(_tsc, 1, 0) X(_tsc_tree, 1, 1)
+#else
+#define EACH_VARIANT(X) X(_fast, 0, 0) X(_fast_tree, 0, 1)
+#endif
+
 /* The general path, for everything the fast paths decline, and the whole
  * callback when the profiler has a custom timer. */
 static PK_NOINLINE int legacy_slow(PkProfiler *p, PyFrameObject *frame, int what, PyObject *arg)
@@ -790,21 +799,16 @@ PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const 
     return legacy_slow(p, frame, what, arg);
 }
 
-/* One callback per clock, with and without the call tree, so that the
- * flat profile's fast paths carry no test of the tree option. */
-#define LEGACY_CALLBACK(name, tsc, tree)                                                          \
-    static int name(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)                \
+/* One callback per clock, with and without the call tree. */
+#define LEGACY_CALLBACK(suffix, tsc, tree)                                                        \
+    static int legacy_callback##suffix(PyObject *obj, PyFrameObject *frame, int what,            \
+                                       PyObject *arg)                                           \
     {                                                                                           \
         (void)obj;                                                                              \
         return legacy_event(frame, what, arg, tsc, tree);                                       \
     }
 
-LEGACY_CALLBACK(legacy_callback, 0, 0)
-LEGACY_CALLBACK(legacy_callback_tree, 0, 1)
-#if PK_TIMER_HAVE_TSC
-LEGACY_CALLBACK(legacy_callback_tsc, 1, 0)
-LEGACY_CALLBACK(legacy_callback_tsc_tree, 1, 1)
-#endif
+EACH_VARIANT(LEGACY_CALLBACK)
 
 /* The callback for p's configuration; fixed while p is enabled. */
 static Py_tracefunc legacy_function(const PkProfiler *p)
@@ -815,7 +819,7 @@ static Py_tracefunc legacy_function(const PkProfiler *p)
     if (pk_timer_use_tsc)
         return p->tree ? legacy_callback_tsc_tree : legacy_callback_tsc;
 #endif
-    return p->tree ? legacy_callback_tree : legacy_callback;
+    return p->tree ? legacy_callback_fast_tree : legacy_callback_fast;
 }
 
 static int legacy_enable(PkProfiler *p)
@@ -835,54 +839,63 @@ static int legacy_disable(PkProfiler *p)
 
 #define RETURN_NONE_FAST return Py_None /* None is immortal from 3.12 */
 
-/* PY_START, PY_RESUME, PY_THROW: (code, offset[, exc]).  The general
- * callback, used as is with a custom timer. */
-static PK_NOINLINE PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+/* PY_START, PY_RESUME, PY_THROW: (code, offset[, exc]) when `start`;
+ * PY_RETURN, PY_YIELD, PY_UNWIND: (code, offset, value) otherwise.  The
+ * general callbacks' body, used as is with a custom timer. */
+PK_INLINE PyObject *py_general(PyObject *const *args, const int start)
 {
     PkProfiler *p = g.active;
-    (void)self; (void)nargsf; (void)kw;
-    if (PK_LIKELY(p != NULL))
-        enter_code(p, args[0]);
+
+    if (PK_LIKELY(p != NULL)) {
+        if (start)
+            enter_code(p, args[0]);
+        else
+            leave_code(p, args[0]);
+    }
     RETURN_NONE_FAST;
 }
 
-/* PY_RETURN, PY_YIELD, PY_UNWIND: (code, offset, value) */
+static PK_NOINLINE PyObject *cb_py_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self; (void)nargsf; (void)kw;
+    return py_general(args, 1);
+}
+
 static PK_NOINLINE PyObject *cb_py_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
-    PkProfiler *p = g.active;
     (void)self; (void)nargsf; (void)kw;
-    if (PK_LIKELY(p != NULL))
-        leave_code(p, args[0]);
-    RETURN_NONE_FAST;
+    return py_general(args, 0);
 }
 
 /* The same two with the legacy backend's fast paths in front, specialised
  * on the clock and the tree option like legacy_event(); anything they
- * decline goes to the general callback by a tail call. */
+ * decline goes to the general callback by a tail call.  `start` (a
+ * constant) chooses PY_START's pair or PY_RETURN's. */
+PK_INLINE PyObject *py_fast(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw,
+                            const int start, const int tsc, const int tree)
+{
+    PkProfiler *p = g.active;
+
+    if (PK_LIKELY(p != NULL) &&
+        PK_LIKELY(start ? enter_fast(p, args[0], tsc, tree) : leave_fast(p, args[0], tsc, tree)))
+        RETURN_NONE_FAST;
+    return start ? cb_py_start(self, args, nargsf, kw) : cb_py_return(self, args, nargsf, kw);
+}
+
+/* One PY_START and one PY_RETURN callback per clock and tree option. */
 #define PY_FAST_CALLBACKS(suffix, tsc, tree)                                                    \
     static PyObject *cb_py_start##suffix(PyObject *self, PyObject *const *args, size_t nargsf,   \
                                          PyObject *kw)                                          \
     {                                                                                           \
-        PkProfiler *p = g.active;                                                               \
-        if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc, tree)))               \
-            RETURN_NONE_FAST;                                                                   \
-        return cb_py_start(self, args, nargsf, kw);                                             \
+        return py_fast(self, args, nargsf, kw, 1, tsc, tree);                                   \
     }                                                                                           \
     static PyObject *cb_py_return##suffix(PyObject *self, PyObject *const *args, size_t nargsf,  \
                                           PyObject *kw)                                         \
     {                                                                                           \
-        PkProfiler *p = g.active;                                                               \
-        if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc, tree)))               \
-            RETURN_NONE_FAST;                                                                   \
-        return cb_py_return(self, args, nargsf, kw);                                            \
+        return py_fast(self, args, nargsf, kw, 0, tsc, tree);                                   \
     }
 
-PY_FAST_CALLBACKS(_fast, 0, 0)
-PY_FAST_CALLBACKS(_fast_tree, 0, 1)
-#if PK_TIMER_HAVE_TSC
-PY_FAST_CALLBACKS(_tsc, 1, 0)
-PY_FAST_CALLBACKS(_tsc_tree, 1, 1)
-#endif
+EACH_VARIANT(PY_FAST_CALLBACKS)
 
 /* The builtin behind a CALL/C_RETURN/C_RAISE callable, or NULL.  Method
  * descriptors (list.append called as lst.append(x)) count as the bound
@@ -902,37 +915,38 @@ PK_INLINE PyMethodDef *builtin_key(PkProfiler *p, PyObject *callable, PyObject *
     return NULL;
 }
 
-/* CALL: (code, offset, callable, arg0) */
-static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+/* CALL (`is_call`), C_RETURN and C_RAISE: (code, offset, callable, arg0).
+ * The callable of a CALL is passed on to name a new entry; a return needs
+ * only the key.  Out of line, so that cb_call()'s common case saves no
+ * registers. */
+static PK_NOINLINE PyObject *c_event(PyObject *const *args, int is_call)
 {
     PkProfiler *p = g.active;
     PyObject *descr_self;
     PyMethodDef *key;
-    (void)self; (void)nargsf; (void)kw;
-
-    /* Calls of Python functions are seen by PY_START; leave at once. */
-    if (PK_LIKELY(p != NULL) && !PyFunction_Check(args[2])) {
-        key = builtin_key(p, args[2], args[3], &descr_self);
-        if (key != NULL)
-            builtin_event(p, 1, key, args[2], descr_self);
-    }
-    RETURN_NONE_FAST;
-}
-
-/* C_RETURN, C_RAISE: (code, offset, callable, arg0) */
-static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
-{
-    PkProfiler *p = g.active;
-    PyObject *descr_self;
-    PyMethodDef *key;
-    (void)self; (void)nargsf; (void)kw;
 
     if (PK_LIKELY(p != NULL)) {
         key = builtin_key(p, args[2], args[3], &descr_self);
         if (key != NULL)
-            builtin_event(p, 0, key, args[2], NULL);
+            builtin_event(p, is_call, key, args[2], is_call ? descr_self : NULL);
     }
     RETURN_NONE_FAST;
+}
+
+static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self; (void)nargsf; (void)kw;
+    /* Calls of Python functions, most calls, are seen by PY_START: leave at
+     * once, a leaf function (c_event() is reached by a tail call). */
+    if (PK_LIKELY(PyFunction_Check(args[2])))
+        RETURN_NONE_FAST;
+    return c_event(args, 1);
+}
+
+static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self; (void)nargsf; (void)kw;
+    return c_event(args, 0);
 }
 
 /* PY_UNWIND and PY_THROW cannot be local events, and a profiler wants every
@@ -1022,6 +1036,16 @@ void pk_functracer_init(PkProfiler *p, PyObject *self, const PkModuleState *mod)
     p->mod = mod;
 }
 
+/* Installs (on=1) or removes (on=0) p's hooks on the backend it uses. */
+static int set_hooks(PkProfiler *p, int on)
+{
+#if PK_HAVE_MONITORING
+    if (p->backend == PK_BACKEND_MONITORING)
+        return on ? monitoring_enable(p) : monitoring_disable(p);
+#endif
+    return on ? legacy_enable(p) : legacy_disable(p);
+}
+
 int pk_functracer_enable(PkProfiler *p)
 {
     int rc;
@@ -1037,19 +1061,12 @@ int pk_functracer_enable(PkProfiler *p)
     g.session++;
     g.active = p;
     p->backend = pk_monitor_wanted() ? PK_BACKEND_MONITORING : PK_BACKEND_LEGACY;
-#if PK_HAVE_MONITORING
-    if (p->backend == PK_BACKEND_MONITORING)
-        rc = monitoring_enable(p);
-    else
-#endif
-        rc = legacy_enable(p);
+    rc = set_hooks(p, 1);
     if (rc < 0) {
         g.active = NULL;
         return -1;
     }
-    /* The profiler must outlive its hooks; disable() drops this. */
-    Py_INCREF(p->self);
-    p->enabled = 1;
+    pk_tracer_set_enabled(p->self, &p->enabled, 1); /* disable() lets it go */
     return 0;
 }
 
@@ -1059,18 +1076,12 @@ int pk_functracer_disable(PkProfiler *p)
 
     if (!p->enabled)
         return 0;
-#if PK_HAVE_MONITORING
-    if (p->backend == PK_BACKEND_MONITORING)
-        rc = monitoring_disable(p);
-    else
-#endif
-        rc = legacy_disable(p);
+    rc = set_hooks(p, 0);
     g.active = NULL;
     g.session++;
-    p->enabled = 0;
     flush_all(p);
     pk_tracer_free_threads(&p->threads, release_thread);
-    Py_DECREF(p->self); /* may not free p: the caller holds a reference */
+    pk_tracer_set_enabled(p->self, &p->enabled, 0);
     return rc;
 }
 

@@ -75,10 +75,8 @@ typedef struct {
     unsigned long owner;/* thread ident of the enabling thread */
     PyObject *timer;    /* strong: custom timer callable, or NULL */
     double timeunit;    /* seconds per custom-timer unit, 0 = seconds */
-    PkThreadLink *threads; /* PkThread stacks of the threads seen this session */
-    PyObject *self;     /* borrowed: the Python object embedding this */
-    const PkModuleState *mod; /* borrowed: its module's state (module.h) */
     PyObject *missing;  /* borrowed from mod while enabled: sys.monitoring.MISSING */
+    PK_TRACER_TAIL      /* threads: the PkThread stacks of this session */
 } PkProfiler;
 
 

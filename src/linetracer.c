@@ -836,9 +836,8 @@ int pk_linetracer_enable(PkLineTracer *lt)
         if (t != NULL)
             t->here = 1;
     }
-    Py_INCREF(lt->self); /* the tracer outlives its hooks */
-    lt->enabled = 1;
     lt->thread_enables = 1;
+    pk_tracer_set_enabled(lt->self, &lt->enabled, 1);
     return 0;
 }
 
@@ -861,9 +860,8 @@ int pk_linetracer_disable(PkLineTracer *lt)
     leave(lt);
     if (lt->memory)
         pk_linemem_stop(lt);
-    lt->enabled = 0;
     lt->thread_enables = 0;
-    Py_DECREF(lt->self);
+    pk_tracer_set_enabled(lt->self, &lt->enabled, 0);
     return rc;
 }
 

@@ -116,10 +116,8 @@ typedef struct {
     unsigned int hook_tag; /* the version tag of the type they were read from */
     int error;          /* sticky PK_E* code a callback met, or PK_OK */
     int memory;         /* PK_LINEMEM_* flags; 0: time mode */
-    PkThreadLink *threads; /* PkLineThread stacks */
-    PyObject *self;     /* borrowed: the Python object embedding this */
-    const PkModuleState *mod; /* borrowed: its module's state (module.h) */
     PyObject *jump_disable;   /* borrowed from mod while enabled: sys.monitoring.DISABLE */
+    PK_TRACER_TAIL      /* threads: the PkLineThread stacks */
 } PkLineTracer;
 
 /* Process-level setup, once: requests the code-object extra index.

@@ -1,6 +1,6 @@
 /* tracer.c: the slow paths of the plumbing both tracers share (see
  * tracer.h): requesting a code-object slot, attaching a thread, freeing
- * the threads, growing a stack.
+ * the threads, growing a stack, holding a tracer while it is enabled.
  *
  * GIL held throughout (the callers' callbacks and setup run under it).
  * Never on the hot path: each runs once per thread per session, once per
@@ -24,6 +24,15 @@ int pk_tracer_request_slot(PkTracerGlobals *g)
         return -1;
     }
     return 0;
+}
+
+void pk_tracer_set_enabled(PyObject *self, int *enabled, int on)
+{
+    *enabled = on;
+    if (on)
+        Py_INCREF(self);
+    else
+        Py_DECREF(self);
 }
 
 void *pk_tracer_attach_thread(PkThreadCache *cache, uint32_t session, PkThreadLink **list,

@@ -100,6 +100,12 @@ static inline int pk_tracer_slot_set(PyObject *code, Py_ssize_t slot, uint32_t g
     return pk_code_set_extra(code, slot, (void *)(((uintptr_t)gen << 32) | (uintptr_t)index));
 }
 
+/* A tracer's hooks go in (on=1) or come out (on=0): sets *enabled, and
+ * holds a reference to `self`, the object embedding the tracer, for as
+ * long as they are in, so that it outlives them.  Turning off may drop the
+ * last reference but one: the caller holds another. */
+void pk_tracer_set_enabled(PyObject *self, int *enabled, int on);
+
 /* ---- per-thread records ------------------------------------------------ */
 
 /* What every per-thread record starts with: its place in its tracer's list
@@ -109,6 +115,15 @@ typedef struct PkThreadLink {
     struct PkThreadLink *next;
     unsigned long ident; /* PyThread_get_thread_ident() of its thread */
 } PkThreadLink;
+
+/* The fields every tracer object (PkProfiler, PkLineTracer) ends with:
+ * its threads' records, the Python object embedding it, and that object's
+ * module state (named by its tag, so that this header needs no module.h). */
+struct PkModuleState;
+#define PK_TRACER_TAIL                                                                          \
+    PkThreadLink *threads;           /* its threads' records, newest first */                    \
+    PyObject *self;                  /* borrowed: the Python object embedding this */            \
+    const struct PkModuleState *mod; /* borrowed: its module's state (module.h) */
 
 /* A thread's cache of its own record for one session: a single TLS block,
  * so that the hot path pays one TLS offset load.  A NULL record with a
