@@ -824,8 +824,7 @@ static Py_tracefunc legacy_function(const PkProfiler *p)
 
 static int legacy_enable(PkProfiler *p)
 {
-    return pk_legacy_install(PK_HOOK_PROFILE, legacy_function(p), p->self, p->all_threads,
-                             p->mod->thread_hook);
+    return pk_legacy_install(PK_HOOK_PROFILE, legacy_function(p), p->all_threads);
 }
 
 static int legacy_disable(PkProfiler *p)

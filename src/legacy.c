@@ -624,11 +624,8 @@ int pk_legacy_install_ex(PkHookKind kind, Py_tracefunc fast, Py_tracefunc slow, 
     return install_all(kind);
 }
 
-int pk_legacy_install(PkHookKind kind, Py_tracefunc fn, PyObject *obj, int all_threads,
-                      PyObject *thread_hook)
+int pk_legacy_install(PkHookKind kind, Py_tracefunc fn, int all_threads)
 {
-    (void)obj;
-    (void)thread_hook;
     return pk_legacy_install_ex(kind, fn, fn, 0, all_threads);
 }
 
@@ -640,16 +637,4 @@ int pk_legacy_remove(PkHookKind kind, Py_tracefunc fn, int all_threads)
     if (!all_threads)
         return unhook_thread(PyThreadState_Get(), kind, 1);
     return remove_all(kind);
-}
-
-PyObject *pk_legacy_thread_hook(PyObject *mod, PyObject *args)
-{
-    int k;
-    (void)mod;
-    (void)args;
-    for (k = 0; k < 2; k++) {
-        if (kinds[k].all > 0 && hook_thread(PyThreadState_Get(), k, 0) < 0)
-            return NULL;
-    }
-    Py_RETURN_NONE;
 }

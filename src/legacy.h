@@ -68,11 +68,8 @@ typedef struct {
 int pk_legacy_install_ex(PkHookKind kind, Py_tracefunc fast, Py_tracefunc slow, int flags,
                          int all_threads);
 
-/* The same with no options, for the function profiler; `obj` and
- * `thread_hook` are no longer needed (the hooks are legacy.c's own) and
- * are ignored. */
-int pk_legacy_install(PkHookKind kind, Py_tracefunc fn, PyObject *obj, int all_threads,
-                      PyObject *thread_hook);
+/* The same with no options, for the function profiler. */
+int pk_legacy_install(PkHookKind kind, Py_tracefunc fn, int all_threads);
 
 /* Undoes one install: when no install wants a thread any more, its hook
  * goes and its previous function comes back; when no all-threads install
@@ -90,9 +87,5 @@ int pk_legacy_remove(PkHookKind kind, Py_tracefunc fn, int all_threads);
  * callback returns so that it propagates as Python would. */
 int pk_legacy_chain(PkHook *h, PyFrameObject *frame, int what, PyObject *arg, int profiled);
 
-/* The body of the module's _thread_hook (kept for module.c; nothing
- * installs it any more): brings the calling thread's hooks in line with
- * the open all-threads installs. */
-PyObject *pk_legacy_thread_hook(PyObject *mod, PyObject *args);
 
 #endif /* PROFKIT_LEGACY_H */

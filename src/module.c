@@ -1056,8 +1056,6 @@ static PyMethodDef module_methods[] = {
      "_hide_caller_file(path): frames of that file are nobody's caller in memory reports"},
     {"alloc_counters", mod_alloc_counters, METH_NOARGS,
      "alloc_counters() -> this thread's allocation counters, and the tracking level"},
-    {"_thread_hook", pk_legacy_thread_hook, METH_VARARGS,
-     "Installed with threading.setprofile(); hooks new threads in C."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1070,7 +1068,6 @@ static int engine_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->linetracer_type);
     Py_VISIT(st->sampler_type);
     Py_VISIT(st->callback_type);
-    Py_VISIT(st->thread_hook);
     Py_VISIT(st->hidden_caller_file);
     Py_VISIT(st->mon_missing);
     Py_VISIT(st->mon_disable);
@@ -1084,7 +1081,6 @@ static int engine_clear(PyObject *m)
     Py_CLEAR(st->linetracer_type);
     Py_CLEAR(st->sampler_type);
     Py_CLEAR(st->callback_type);
-    Py_CLEAR(st->thread_hook);
     Py_CLEAR(st->hidden_caller_file);
     Py_CLEAR(st->mon_missing);
     Py_CLEAR(st->mon_disable);
@@ -1139,8 +1135,7 @@ static int engine_exec(PyObject *m)
     if (st->callback_type == NULL || pk_monitor_constants(&st->mon_missing, &st->mon_disable) < 0)
         return -1;
 #endif
-    st->thread_hook = PyObject_GetAttrString(m, "_thread_hook");
-    return st->thread_hook == NULL ? -1 : 0;
+    return 0;
 }
 
 static PyModuleDef_Slot engine_slots[] = {

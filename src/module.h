@@ -25,7 +25,6 @@ typedef struct PkModuleState {
     PyTypeObject *sampler_type;
     PyTypeObject *callback_type;   /* monitor.c's C callbacks (3.12+; NULL before) */
     /* objects the tracers borrow (strong here) */
-    PyObject *thread_hook;         /* the module's _thread_hook: installs hooks on new threads */
     PyObject *hidden_caller_file;  /* _hide_caller_file()'s path, or NULL (linemem.c) */
     PyObject *mon_missing;         /* sys.monitoring.MISSING (3.12+; NULL before) */
     PyObject *mon_disable;         /* sys.monitoring.DISABLE (3.12+; NULL before) */
