@@ -256,10 +256,7 @@ def test_decorating_keeps_the_kind_and_counts_every_kind(tmp_path):
         assert hits(theirs) == KIND_HITS
 
 
-STEPS = """
-import asyncio
-
-
+ECHO = """
 def echo(log):
     try:
         got = None
@@ -271,20 +268,10 @@ def echo(log):
             log.append(got)
     finally:
         log.append("closed")
+"""
 
-
-async def aecho(log):
-    try:
-        got = None
-        while True:
-            try:
-                got = yield got
-            except ValueError as exc:
-                got = "caught " + str(exc)
-            log.append(got)
-    finally:
-        log.append("closed")
-
+# the same generator twice, plain and async, and a driver for each
+STEPS = "import asyncio\n" + ECHO + ECHO.replace("def echo", "async def aecho") + """
 
 def drive(make, prof):
     log, seen = [], []
