@@ -578,14 +578,17 @@ def test_profkit_lines_saves_where_kernprof_does(cli, tmp_path):
         assert sorted(os.listdir(tmp_path)) == ["app.py.lprof", "sub"]
 
 
-WITH_PROFILE = """\
+# a marked function, for the scripts below
+MARKED_F = """\
 @profile
 def f(n):
     t = 0
     for i in range(n):
         t += i
     return t
+"""
 
+WITH_PROFILE = MARKED_F + """
 with profile:
     a = f(3)
 b = f(2)
@@ -614,13 +617,7 @@ EXPLICIT = """\
 import sys
 from {module} import profile
 {enable}
-@profile
-def f(n):
-    t = 0
-    for i in range(n):
-        t += i
-    return t
-
+""" + MARKED_F + """
 print(f(3), "profkit._engine" in sys.modules)
 """
 
