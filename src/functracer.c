@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callsites.h"
 #include "legacy.h"
 #include "monitor.h"
 #include "pythread.h"
@@ -627,7 +628,8 @@ static void release_thread(PkThreadLink *link)
  * nothing, when the general path must run; the arithmetic is enter()'s and
  * stop()'s.  They read the engine clock directly: the callback that uses
  * them is installed only when the profiler has no custom timer. */
-PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int tree)
+PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int tree,
+                         PkEntry **entered)
 {
     PkThread *t;
     PkEntry *e;
@@ -640,8 +642,10 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int
     if (PK_UNLIKELY(tls.session != g.session))
         return 0;
     t = tls.thread;
-    if (PK_UNLIKELY(t == NULL))
+    if (PK_UNLIKELY(t == NULL)) {
+        *entered = NULL;
         return 1; /* thread not profiled */
+    }
     if (!pk_tracer_slot_get(code, g.extra_index, p->gen, &i))
         return 0;
     e = p->stats.entries[i];
@@ -677,6 +681,7 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int
     }
     e->level++;
     fr->t0 = pk_timer_now_as(tsc);
+    *entered = e;
     return 1;
 }
 
@@ -784,7 +789,8 @@ PK_INLINE int legacy_event(PyFrameObject *frame, int what, PyObject *arg, const 
 #if !PK_FRAME_CODE_NEEDS_DECREF
     if (PK_LIKELY(p != NULL)) {
         if (what == PyTrace_CALL) {
-            if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc, tree)))
+            PkEntry *e;
+            if (PK_LIKELY(enter_fast(p, PK_FRAME_CODE_BORROWED(frame), tsc, tree, &e)))
                 return 0;
         }
         else if (what == PyTrace_RETURN) {
@@ -846,11 +852,24 @@ PK_INLINE PyObject *py_general(PyObject *const *args, const int start)
     PkProfiler *p = g.active;
 
     if (PK_LIKELY(p != NULL)) {
-        if (start)
+        if (start) {
+            PkEntry *e;
             enter_code(p, args[0]);
-        else
+            if (p->sites && (e = code_entry(p, args[0], 0)) != NULL && e->sites != NULL)
+                pk_sites_start(e->sites);
+        }
+        else {
             leave_code(p, args[0]);
+        }
     }
+    RETURN_NONE_FAST;
+}
+
+/* A frame of e's code starts or resumes while some of its call sites are
+ * switched off: they must be its namespaces' (callsites.h). */
+static PK_NOINLINE PyObject *sites_start(PkEntry *e)
+{
+    pk_sites_start(e->sites);
     RETURN_NONE_FAST;
 }
 
@@ -874,11 +893,19 @@ PK_INLINE PyObject *py_fast(PyObject *self, PyObject *const *args, size_t nargsf
                             const int start, const int tsc, const int tree)
 {
     PkProfiler *p = g.active;
+    PkEntry *e;
 
-    if (PK_LIKELY(p != NULL) &&
-        PK_LIKELY(start ? enter_fast(p, args[0], tsc, tree) : leave_fast(p, args[0], tsc, tree)))
+    if (start) {
+        if (PK_LIKELY(p != NULL) && PK_LIKELY(enter_fast(p, args[0], tsc, tree, &e))) {
+            if (PK_UNLIKELY(e != NULL && e->sites != NULL) && pk_sites_any_off(e->sites))
+                return sites_start(e);
+            RETURN_NONE_FAST;
+        }
+        return cb_py_start(self, args, nargsf, kw);
+    }
+    if (PK_LIKELY(p != NULL) && PK_LIKELY(leave_fast(p, args[0], tsc, tree)))
         RETURN_NONE_FAST;
-    return start ? cb_py_start(self, args, nargsf, kw) : cb_py_return(self, args, nargsf, kw);
+    return cb_py_return(self, args, nargsf, kw);
 }
 
 /* One PY_START and one PY_RETURN callback per clock and tree option. */
@@ -932,13 +959,25 @@ static PK_NOINLINE PyObject *c_event(PyObject *const *args, int is_call)
     RETURN_NONE_FAST;
 }
 
+/* A CALL of a Python function: nothing to record (PY_START sees it), but
+ * the site may be switched off (callsites.h). */
+static PK_NOINLINE PyObject *py_call(PyObject *const *args)
+{
+    PkProfiler *p = g.active;
+    PkEntry *e;
+
+    if (p == NULL || !p->sites || (e = code_entry(p, args[0], 0)) == NULL)
+        RETURN_NONE_FAST;
+    return pk_sites_call((PkSites **)&e->sites, args[0], args[1], p->mod->mon_disable);
+}
+
 static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)self; (void)nargsf; (void)kw;
-    /* Calls of Python functions, most calls, are seen by PY_START: leave at
-     * once, a leaf function (c_event() is reached by a tail call). */
+    /* Calls of Python functions, most calls, are seen by PY_START; the
+     * builtin work is reached by a tail call, and so is py_call(). */
     if (PK_LIKELY(PyFunction_Check(args[2])))
-        RETURN_NONE_FAST;
+        return py_call(args);
     return c_event(args, 1);
 }
 
@@ -998,7 +1037,16 @@ static int monitoring_enable(PkProfiler *p)
 
     rows_for(p, rows);
     p->missing = p->mod->mon_missing;
-    return pk_monitor_claim(p->mod->callback_type, ids, 3, "profkit", rows, N_ROWS, &p->tool_id);
+    /* Without builtins CALL is not monitored at all.  Begun first: it may
+     * import the analyser, which is not the program's work. */
+    p->sites = p->builtins && pk_sites_begin();
+    if (pk_monitor_claim(p->mod->callback_type, ids, 3, "profkit", rows, N_ROWS, &p->tool_id) < 0) {
+        if (p->sites)
+            pk_sites_end();
+        p->sites = 0;
+        return -1;
+    }
+    return 0;
 }
 
 static int monitoring_disable(PkProfiler *p)
@@ -1006,6 +1054,10 @@ static int monitoring_disable(PkProfiler *p)
     PkMonitorRow rows[N_ROWS];
 
     rows_for(p, rows);
+    if (p->sites) {
+        pk_sites_end(); /* every site comes back on: the next session may get this tool id */
+        p->sites = 0;
+    }
     return pk_monitor_release(p->tool_id, rows, N_ROWS, NULL);
 }
 
@@ -1101,6 +1153,23 @@ void pk_functracer_pause(PkProfiler *p, int pause)
     }
 }
 
+/* Frees every entry's call sites (callsites.h). */
+static void free_sites(PkProfiler *p)
+{
+#if PK_HAVE_MONITORING
+    size_t i;
+
+    if (p->sites)
+        pk_sites_restart(); /* no site may stay off without its PkSites */
+    for (i = 0; i < p->stats.n_entries; i++) {
+        pk_sites_free(p->stats.entries[i]->sites);
+        p->stats.entries[i]->sites = NULL;
+    }
+#else
+    (void)p;
+#endif
+}
+
 void pk_functracer_clear(PkProfiler *p)
 {
     /* Open frames point at entries: drop them with the table. */
@@ -1114,6 +1183,7 @@ void pk_functracer_clear(PkProfiler *p)
         t->root = NULL;
     }
     free_trees(p);
+    free_sites(p);
     pk_stats_clear(&p->stats, release_obj);
     p->gen = ++g.gen;
 }
@@ -1122,6 +1192,7 @@ void pk_functracer_dealloc(PkProfiler *p)
 {
     pk_tracer_free_threads(&p->threads, release_thread);
     free_trees(p);
+    free_sites(p);
     pk_stats_clear(&p->stats, release_obj);
     Py_CLEAR(p->timer);
 }

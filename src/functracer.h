@@ -67,6 +67,7 @@ typedef struct {
     uint32_t tree_depth;/* the tree's depth cap (calltree.h) */
     PkTree *trees;      /* owned: the call trees, one per thread, newest first */
     int builtins;       /* profile C functions */
+    int sites;          /* CALL events may be switched off at sites (callsites.h) */
     int all_threads;    /* 0: only the thread that called enable() */
     int enabled;
     int error;          /* sticky PK_E* code a callback met, or PK_OK */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "alloctrack.h"
+#include "callsites.h"
 #include "common.h"
 #include "functracer.h"
 #include "legacy.h"
@@ -1038,6 +1039,18 @@ static PyObject *mod_hide_caller_file(PyObject *mod, PyObject *filename)
     Py_RETURN_NONE;
 }
 
+/* _call_sites() -> (switched off, restarts) of the last profiling session
+ * (callsites.h); (0, 0) before 3.12. */
+static PyObject *mod_call_sites(PyObject *m, PyObject *unused)
+{
+    long off = 0, restarts = 0;
+
+#if PK_HAVE_MONITORING
+    pk_sites_counts(&off, &restarts);
+#endif
+    return Py_BuildValue("(ll)", off, restarts);
+}
+
 static PyMethodDef module_methods[] = {
     {"clock_info", mod_clock_info, METH_NOARGS,
      "clock_info() -> {'source': 'tsc'|'monotonic', 'seconds_per_tick': float}"},
@@ -1054,6 +1067,8 @@ static PyMethodDef module_methods[] = {
      "alloc_hook_numpy(numpy_c_api_capsule): count numpy's data buffers too"},
     {"_hide_caller_file", mod_hide_caller_file, METH_O,
      "_hide_caller_file(path): frames of that file are nobody's caller in memory reports"},
+    {"_call_sites", mod_call_sites, METH_NOARGS,
+     "_call_sites() -> (CALL sites switched off, restarts) in the last profiling session"},
     {"alloc_counters", mod_alloc_counters, METH_NOARGS,
      "alloc_counters() -> this thread's allocation counters, and the tracking level"},
     {NULL, NULL, 0, NULL},

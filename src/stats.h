@@ -43,6 +43,7 @@ struct PkEntry {
     uint32_t index;    /* position in PkStats.entries */
     PkEdge *calls;     /* edges where this entry is the caller */
     PkEdge *last_in;   /* the edge that last had this entry as callee */
+    void *sites;       /* owned by the tracer: its call sites (callsites.h), or NULL */
 };
 
 struct PkEdge {
