@@ -23,3 +23,28 @@ case "$where" in
     *) echo "test-asan: the sanitized build is not the one imported" >&2; exit 1 ;;
 esac
 "$venv/bin/pytest" -q -p no:cacheprovider
+
+# The suite above runs on the default python3, whose function profiler
+# uses the legacy hooks.  The sys.monitoring code (3.12+: monitor.c,
+# callsites.c, the monitoring callbacks) gets its own sanitized pass on the
+# newest CPython that pyenv has, over the engine's own tests.
+root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+newest=$(ls -d "$root"/versions/3.1[2-9].* 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -n "$newest" ] && [ -x "$newest/bin/python" ]; then
+    mvenv=.venv-asan-mon
+    [ -x "$mvenv/bin/python" ] || LD_PRELOAD= PYTHONMALLOC= "$newest/bin/python" -m venv "$mvenv"
+    LD_PRELOAD= PYTHONMALLOC= "$mvenv/bin/python" -m pip install -q --upgrade pip setuptools wheel
+    LD_PRELOAD= PYTHONMALLOC= PROFKIT_SANITIZE=1 PROFKIT_WERROR=1 \
+        "$mvenv/bin/python" -m pip install -q --force-reinstall --no-deps --no-cache-dir .
+    LD_PRELOAD= PYTHONMALLOC= "$mvenv/bin/python" -m pip install -q pytest
+    mwhere=$(cd /tmp && "$OLDPWD/$mvenv/bin/python" -c 'import profkit._engine as e; print(e.__file__)')
+    echo "-- sys.monitoring backend: $("$mvenv/bin/python" -V), engine under test: $mwhere"
+    case "$mwhere" in
+        */site-packages/*) ;;
+        *) echo "test-asan: the sanitized build is not the one imported" >&2; exit 1 ;;
+    esac
+    (cd tests && "$OLDPWD/$mvenv/bin/python" -m pytest -q -p no:cacheprovider \
+        test_callsites.py test_profile_api.py test_calltree.py test_lines.py)
+else
+    echo "-- no CPython 3.12+ under pyenv: the sys.monitoring pass is skipped"
+fi
