@@ -189,7 +189,6 @@ def check_writable(path):
     the program may chdir.
     """
     import errno
-    import tempfile
 
     from profkit.formats import atomic
     from profkit.formats.atomic import temp_name
@@ -203,7 +202,7 @@ def check_writable(path):
     if atomic.written_in_place(path):  # a device or FIFO: opening it would be noticed
         return path
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+        fd, tmp = atomic.make_temp(folder, prefix, suffix)
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:

@@ -8,7 +8,8 @@ that still holds the bytes, so the caller can save them somewhere else
 """
 import os
 
-__all__ = ["WriteError", "write_atomic", "written_in_place", "temp_name", "save_elsewhere"]
+__all__ = ["WriteError", "write_atomic", "written_in_place", "temp_name", "make_temp",
+           "save_elsewhere"]
 
 
 class WriteError(OSError):
@@ -24,6 +25,20 @@ def temp_name(path):
     """(folder, prefix, suffix) of the temporary files made beside ``path``
     (also by ``cli._common.check_writable``, which tries one)."""
     return os.path.dirname(path), "." + os.path.basename(path) + ".", ".tmp"
+
+
+def make_temp(folder, prefix, suffix):
+    """A new file ``folder/prefix-RANDOM-suffix``, readable and writable by
+    its owner only, as ``tempfile.mkstemp`` makes it: (descriptor, name).
+    Here because importing tempfile (shutil, random, bz2, lzma) would add
+    several milliseconds to the start-up of every command that writes."""
+    for _ in range(100):
+        name = os.path.join(folder, prefix + os.urandom(6).hex() + suffix)
+        try:
+            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder!r}")
 
 
 def written_in_place(path):
@@ -45,8 +60,6 @@ def write_atomic(path, data):
     A device or a FIFO is written into instead (see ``written_in_place``).
     Raises WriteError (an OSError holding ``data``) when it cannot.
     """
-    import tempfile
-
     path = os.path.abspath(os.fspath(path))
     folder, prefix, suffix = temp_name(path)
     try:
@@ -54,7 +67,7 @@ def write_atomic(path, data):
             with open(path, "wb") as f:
                 f.write(data)
             return
-        tmp = _new_file(tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix), data)
+        tmp = _new_file(make_temp(folder, prefix, suffix), data)
         try:
             umask = os.umask(0)
             os.umask(umask)
@@ -79,7 +92,7 @@ def save_elsewhere(path, data):
 
 
 def _new_file(made, data):
-    """Fill the file ``made`` (mkstemp's (descriptor, name)) with ``data``,
+    """Fill the file ``made`` ((descriptor, name), as mkstemp gives) with ``data``,
     on disk, and close it; remove it if that fails.  Returns its name."""
     fd, name = made
     try:
