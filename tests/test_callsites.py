@@ -160,3 +160,58 @@ def test_globals_of_a_dict_subclass_keep_their_sites():
     ours, theirs, (off, _) = profkit_then_cprofile(lambda: ns["run"](5))
     assert ours == theirs
     assert off == 0
+
+
+def stdlib_work():
+    """Real library code: many call sites of every kind, some switched off."""
+    import ast
+    import csv
+    import dataclasses
+    import difflib
+    import email.parser
+    import enum
+    import fractions
+    import io
+    import json
+    import re
+    import statistics
+    import textwrap
+
+    doc = {"a": [1, 2.5, "x" * 10, None, True], "b": {"c": list(range(50))}}
+    for _ in range(5):
+        json.loads(json.dumps(doc, indent=2, sort_keys=True))
+    a = [f"line {i} {'x' * (i % 7)}\n" for i in range(120)]
+    b = a[:]
+    b[50:60] = ["changed\n"] * 10
+    list(difflib.unified_diff(a, b))
+    textwrap.fill(" ".join(a[:30]), 40)
+    ast.unparse(ast.parse(textwrap.dedent('''
+        def f(x, *a, k=1, **kw):
+            return [y async for y in x] if k else {z: w for z, w in kw.items()}
+    ''')))
+    email.parser.Parser().parsestr("From: a@b\nTo: c@d\nSubject: hi\n\nbody\n")
+    re.findall(r"(\w+)@(\w+)", "a@b c@d e@f" * 10)
+    statistics.stdev([fractions.Fraction(i, 7) for i in range(1, 30)])
+    list(csv.reader(io.StringIO("a,b,c\n1,2,3\n" * 20)))
+
+    @dataclasses.dataclass
+    class P:
+        x: int
+        y: int = 0
+
+    [P(i) for i in range(10)]
+
+    class Color(enum.Enum):
+        R = 1
+        G = 2
+
+    [Color(1) for _ in range(10)]
+
+
+@monitoring
+def test_library_code_is_profiled_exactly_with_sites_off():
+    stdlib_work()  # imports and caches first, outside both profiles
+    ours, theirs, (off, _) = profkit_then_cprofile(stdlib_work)
+    assert ours == theirs
+    assert len(ours) > 200
+    assert off > 20
