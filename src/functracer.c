@@ -627,7 +627,8 @@ static void release_thread(PkThreadLink *link)
  * callback needs no saved registers.  They return 0, having changed
  * nothing, when the general path must run; the arithmetic is enter()'s and
  * stop()'s.  They read the engine clock directly: the callback that uses
- * them is installed only when the profiler has no custom timer. */
+ * them is installed only when the profiler has no custom timer and records
+ * caller/callee pairs (subcalls). */
 PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int tree,
                          PkEntry **entered)
 {
@@ -662,7 +663,7 @@ PK_INLINE int enter_fast(PkProfiler *p, PyObject *code, const int tsc, const int
         if (PK_UNLIKELY(node == NULL) || PK_UNLIKELY(node->fn != (void *)e))
             return 0;
     }
-    if (p->subcalls && d > 0) {
+    if (d > 0) { /* the fast callbacks run only with subcalls on */
         edge = e->last_in;
         if (PK_UNLIKELY(edge == NULL || edge->caller != t->frames[d - 1].entry) ||
             PK_UNLIKELY(edge->owner != (void *)t))
@@ -705,7 +706,7 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc, const int
     e = fr->entry;
     edge = fr->edge;
     if (PK_UNLIKELY(e->key != (void *)code) || PK_UNLIKELY(fr->priv != 0) ||
-        (p->subcalls && d > 0 && PK_UNLIKELY(edge == NULL)))
+        (d > 0 && PK_UNLIKELY(edge == NULL)))
         return 0;
     if (tree) {
         node = fr->node;
@@ -721,8 +722,7 @@ PK_INLINE int leave_fast(PkProfiler *p, PyObject *code, const int tsc, const int
     if (d > 0) {
         prev = fr - 1;
         prev->subt += tt;
-        if (p->subcalls)
-            CHARGE(edge, --edge->level, tt, it);
+        CHARGE(edge, --edge->level, tt, it);
     }
     return 1;
 }
@@ -819,7 +819,7 @@ EACH_VARIANT(LEGACY_CALLBACK)
 /* The callback for p's configuration; fixed while p is enabled. */
 static Py_tracefunc legacy_function(const PkProfiler *p)
 {
-    if (p->timer != NULL)
+    if (p->timer != NULL || !p->subcalls)
         return legacy_callback_general;
 #if PK_TIMER_HAVE_TSC
     if (pk_timer_use_tsc)
@@ -1007,7 +1007,7 @@ static void rows_for(const PkProfiler *p, PkMonitorRow *rows)
     vectorcallfunc start = cb_py_start, ret = cb_py_return;
     int i;
 
-    if (p->timer == NULL) {
+    if (p->timer == NULL && p->subcalls) {
         start = p->tree ? cb_py_start_fast_tree : cb_py_start_fast;
         ret = p->tree ? cb_py_return_fast_tree : cb_py_return_fast;
 #if PK_TIMER_HAVE_TSC
