@@ -2,7 +2,7 @@
 """The function profiler against cProfile on fib at several sizes, whole
 process and in process, so that a cost growing with the run shows.
 
-    python bench/fibsizes.py [--sizes 25,28,31] [--rounds 9] [--out bench/RESULTS.md]
+    python bench/fibsizes.py [--sizes 25,28,31] [--rounds 15] [--out bench/RESULTS.md]
 
 For each size N, each round runs bench/workloads/fib_n.py as whole
 processes (``python fib_n.py N``, ``python -m cProfile -o TMP fib_n.py N``,
@@ -118,7 +118,7 @@ def table_rows(mode, n, times):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="25,28,31", help="fib sizes, comma-separated (default 25,28,31)")
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--python", default=sys.executable, help="interpreter under test")
     ap.add_argument("--out")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
