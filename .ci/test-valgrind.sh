@@ -23,3 +23,10 @@ vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_memtime.py -k 
 # coverage, debuggers and other trace functions (hook chaining and restore).
 vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_calltree.py
 vg "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_guest.py -k "not pytest_cov"
+# The sys.monitoring backend (3.12+: monitor.c, callsites.c) on the newest
+# CPython that pyenv has, when there is one.
+for v in 3.13 3.12; do
+    mvenv=$(sh .ci/venv.sh "$v" 2>/dev/null) || continue
+    vg "$mvenv/bin/python" -m pytest -q -p no:cacheprovider tests/test_callsites.py tests/test_profile_api.py
+    break
+done
