@@ -186,6 +186,34 @@ static int note_running_code(void)
     return 0;
 }
 
+/* Whether every frame of `code` now on a thread's stack runs with these
+ * namespaces.  A frame that started before the code's sites were first
+ * switched off was never checked at its start (pk_sites_start). */
+static int frames_agree(PyObject *code, PyObject *globals, PyObject *builtins)
+{
+    PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
+    int agree = 1;
+
+    for (; ts != NULL && agree; ts = PyThreadState_Next(ts)) {
+        PyFrameObject *f = PyThreadState_GetFrame(ts);
+        while (f != NULL) {
+            PyCodeObject *c = PyFrame_GetCode(f);
+            PyFrameObject *back;
+            if ((PyObject *)c == code) {
+                PyObject *fg = PyFrame_GetGlobals(f), *fb = PyFrame_GetBuiltins(f);
+                agree = fg == globals && fb == builtins;
+                Py_XDECREF(fg);
+                Py_XDECREF(fb);
+            }
+            Py_DECREF(c);
+            back = agree ? PyFrame_GetBack(f) : NULL;
+            Py_DECREF(f);
+            f = back;
+        }
+    }
+    return agree;
+}
+
 static PyObject *import_attr(const char *module, const char *attr)
 {
     PyObject *m = PyImport_ImportModule(module), *a;
@@ -340,6 +368,10 @@ PyObject *pk_sites_call(PkSites **slot, PyObject *code, PyObject *offset, PyObje
     }
     else if (st->globals != globals || st->builtins != builtins) {
         unsafe(st);
+        return Py_None;
+    }
+    if (st->off_epoch != s.epoch && !frames_agree(code, globals, builtins)) {
+        st->unsafe = 1; /* a frame already running has other namespaces */
         return Py_None;
     }
     pk_error_save(&saved);

@@ -85,6 +85,23 @@ def other_globals(n):
     return out
 
 
+def loop_calls(n, inner):
+    out = []
+    for i in range(n):
+        out.append(helper(i))
+        if inner is not None:
+            inner(1, None)
+    return out
+
+
+def running_frame_other_globals(n):
+    """A frame of loop_calls's code with other globals (helper is abs) is
+    running when a frame with this module's globals (helper is twice) meets
+    the same call site: the first frame's next calls are still abs."""
+    clone = types.FunctionType(loop_calls.__code__, {"helper": abs, "__builtins__": builtins})
+    return clone(n, loop_calls)
+
+
 def gen(n):
     for i in range(n):
         yield helper(i)
@@ -109,3 +126,4 @@ def main():
     builtins_changed(5)
     other_globals(5)
     generator_rebind(5)
+    running_frame_other_globals(5)
