@@ -37,6 +37,8 @@ static struct {
     PyObject **watched;  /* the watched dicts (borrowed; NULL once deallocated) */
     size_t n_watched, cap_watched;
     PkPtrMap before;     /* code objects running when the session began -> (void *)1 */
+    PkPtrMap untrusted;  /* dicts that had a key other than an exact str -> (void *)1 */
+    PyObject *current_frames; /* strong: sys._current_frames */
     long n_off, n_restarts; /* this session's switch-offs and restarts (for tests) */
 } s = {.watcher = -1, .epoch = 1};
 
@@ -47,13 +49,17 @@ static void restart(void)
 
     if (!s.any_off)
         return;
+    r = PyObject_CallNoArgs(s.restart);
+    if (r == NULL) {
+        /* Sites may stay off: say so, and switch no more off. */
+        PyErr_WriteUnraisable(s.restart);
+        s.on = 0;
+        return;
+    }
+    Py_DECREF(r);
     s.any_off = 0;
     s.epoch++;
     s.n_restarts++;
-    r = PyObject_CallNoArgs(s.restart);
-    if (r == NULL)
-        PyErr_WriteUnraisable(s.restart);
-    Py_XDECREF(r);
 }
 
 static void forget_dict(PyObject *d)
@@ -101,7 +107,15 @@ static int on_dict_event(PyDict_WatchEvent ev, PyObject *d, PyObject *key, PyObj
     case PyDict_EVENT_ADDED:
     case PyDict_EVENT_MODIFIED:
     case PyDict_EVENT_DELETED:
-        name_changed(names, key, new_value);
+        if (PyUnicode_CheckExact(key)) {
+            name_changed(names, key, new_value);
+            break;
+        }
+        /* A key whose __eq__ may answer differently later: a lookup of a
+         * watched name could change without another event. */
+        if (pk_map_put(&s.untrusted, (uintptr_t)d, 0, (void *)1) != PK_OK)
+            s.on = 0;
+        restart();
         break;
     case PyDict_EVENT_DEALLOCATED:
         forget_dict(d);
@@ -115,6 +129,19 @@ static int on_dict_event(PyDict_WatchEvent ev, PyObject *d, PyObject *key, PyObj
     return 0;
 }
 
+/* Whether every key of d is an exact str: only then does a lookup of a
+ * name compare strings alone, with no __eq__ of the program's. */
+static int str_keys_only(PyObject *d)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+
+    while (PyDict_Next(d, &pos, &key, &value))
+        if (!PyUnicode_CheckExact(key))
+            return 0;
+    return 1;
+}
+
 /* The names watched in dict d, watching it first if need be; borrowed,
  * or NULL with an exception set. */
 static PyObject *watch(PyObject *d)
@@ -123,6 +150,10 @@ static PyObject *watch(PyObject *d)
 
     if (names != NULL)
         return names;
+    if (pk_map_get(&s.untrusted, (uintptr_t)d, 0) != NULL || !str_keys_only(d)) {
+        PyErr_SetString(PyExc_ValueError, "a namespace with a key other than a str");
+        return NULL;
+    }
     if (s.n_watched == s.cap_watched) {
         size_t cap = s.cap_watched ? 2 * s.cap_watched : 16;
         PyObject **w = realloc(s.watched, cap * sizeof *w);
@@ -163,55 +194,85 @@ static int watch_name(PyObject *d, PyObject *name)
     return PyLong_AsLong(count) < VOLATILE;
 }
 
-/* Records the code objects of every frame running now, on every thread. */
-static int note_running_code(void)
+/* Calls visit(frame, arg) for every frame on every thread's stack, from
+ * sys._current_frames() (which reads the threads under the runtime's lock),
+ * until visit returns 0.  Returns 1 when every frame was visited and
+ * accepted, 0 when visit stopped the walk, -1 with an exception set. */
+static int each_frame(int (*visit)(PyFrameObject *f, void *arg), void *arg)
 {
-    PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
+    PyObject *frames, *key, *top;
+    Py_ssize_t pos = 0;
+    int rc = 1;
 
-    for (; ts != NULL; ts = PyThreadState_Next(ts)) {
-        PyFrameObject *f = PyThreadState_GetFrame(ts);
-        while (f != NULL) {
-            PyCodeObject *code = PyFrame_GetCode(f);
-            PyFrameObject *back = PyFrame_GetBack(f);
-            int rc = pk_map_put(&s.before, (uintptr_t)code, 0, (void *)1);
-            Py_DECREF(code);
+    frames = s.current_frames != NULL ? PyObject_CallNoArgs(s.current_frames) : NULL;
+    if (frames == NULL || !PyDict_Check(frames)) {
+        if (frames != NULL)
+            PyErr_SetString(PyExc_TypeError, "sys._current_frames() did not give a dict");
+        Py_XDECREF(frames);
+        return -1;
+    }
+    while (rc == 1 && PyDict_Next(frames, &pos, &key, &top)) {
+        PyFrameObject *f = (PyFrameObject *)pk_newref(top);
+        while (f != NULL && rc == 1) {
+            PyFrameObject *back;
+            rc = visit(f, arg);
+            back = PyFrame_GetBack(f);
             Py_DECREF(f);
             f = back;
-            if (rc != PK_OK) {
-                Py_XDECREF(f);
-                return -1;
-            }
         }
+        Py_XDECREF(f);
     }
-    return 0;
+    Py_DECREF(frames);
+    if (rc == 1 && PyErr_Occurred())
+        rc = -1;
+    return rc;
+}
+
+static int note_code(PyFrameObject *f, void *unused)
+{
+    PyCodeObject *code = PyFrame_GetCode(f);
+    int rc = pk_map_put(&s.before, (uintptr_t)code, 0, (void *)1);
+
+    Py_DECREF(code);
+    if (rc != PK_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 1;
+}
+
+typedef struct {
+    PyObject *code, *globals, *builtins;
+} Namespaces;
+
+static int same_namespaces(PyFrameObject *f, void *arg)
+{
+    const Namespaces *ns = arg;
+    PyCodeObject *code = PyFrame_GetCode(f);
+    int agree = 1;
+
+    if ((PyObject *)code == ns->code) {
+        PyObject *fg = PyFrame_GetGlobals(f), *fb = PyFrame_GetBuiltins(f);
+        agree = fg == ns->globals && fb == ns->builtins;
+        Py_XDECREF(fg);
+        Py_XDECREF(fb);
+    }
+    Py_DECREF(code);
+    return agree;
 }
 
 /* Whether every frame of `code` now on a thread's stack runs with these
  * namespaces.  A frame that started before the code's sites were first
- * switched off was never checked at its start (pk_sites_start). */
+ * switched off was never checked at its start (pk_sites_start).  A walk
+ * that fails answers no. */
 static int frames_agree(PyObject *code, PyObject *globals, PyObject *builtins)
 {
-    PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
-    int agree = 1;
+    Namespaces ns = {code, globals, builtins};
+    int rc = each_frame(same_namespaces, &ns);
 
-    for (; ts != NULL && agree; ts = PyThreadState_Next(ts)) {
-        PyFrameObject *f = PyThreadState_GetFrame(ts);
-        while (f != NULL) {
-            PyCodeObject *c = PyFrame_GetCode(f);
-            PyFrameObject *back;
-            if ((PyObject *)c == code) {
-                PyObject *fg = PyFrame_GetGlobals(f), *fb = PyFrame_GetBuiltins(f);
-                agree = fg == globals && fb == builtins;
-                Py_XDECREF(fg);
-                Py_XDECREF(fb);
-            }
-            Py_DECREF(c);
-            back = agree ? PyFrame_GetBack(f) : NULL;
-            Py_DECREF(f);
-            f = back;
-        }
-    }
-    return agree;
+    if (rc < 0)
+        PyErr_Clear();
+    return rc == 1;
 }
 
 static PyObject *import_attr(const char *module, const char *attr)
@@ -245,7 +306,10 @@ int pk_sites_begin(void)
             Py_DECREF(mon);
         }
     }
-    s.on = s.watcher >= 0 && s.analyser != NULL && s.restart != NULL && note_running_code() == 0;
+    if (s.restart != NULL && s.current_frames == NULL)
+        s.current_frames = import_attr("sys", "_current_frames");
+    s.on = s.watcher >= 0 && s.analyser != NULL && s.restart != NULL &&
+           s.current_frames != NULL && each_frame(note_code, NULL) == 1;
     PyErr_Clear(); /* without it, every site stays on: slower, still exact */
     pk_error_restore(&saved);
     return s.on;
@@ -280,12 +344,13 @@ void pk_sites_end(void)
     s.n_watched = s.cap_watched = 0;
     pk_map_free(&s.dicts);
     pk_map_free(&s.before);
+    pk_map_free(&s.untrusted);
     s.on = 0;
     pk_error_restore(&saved);
 }
 
-/* The sites of `code`, from the analyser; NULL with an exception set. */
-static PkSites *make_sites(PyObject *code)
+/* The sites the analyser finds in `code`; NULL with an exception set. */
+static PkSites *read_sites(PyObject *code)
 {
     PyObject *res = PyObject_CallOneArg(s.analyser, code), *key, *name;
     Py_ssize_t n, pos = 0;
@@ -310,12 +375,27 @@ static PkSites *make_sites(PyObject *code)
     st->names = pk_newref(PyTuple_GET_ITEM(res, 1));
     while (PyDict_Next(st->names, &pos, &key, &name)) {
         Py_ssize_t off = PyLong_AsSsize_t(key);
-        if (off >= 0 && off / 2 < n && PyUnicode_Check(name))
+        if (off >= 0 && off / 2 < n && PyUnicode_CheckExact(name))
             st->state[off / 2] = 1;
         PyErr_Clear();
     }
 done:
     Py_DECREF(res);
+    return st;
+}
+
+PkSites *pk_sites_make(PyObject *code)
+{
+    PkSavedError saved;
+    PkSites *st;
+
+    pk_error_save(&saved);
+    st = read_sites(code);
+    if (st == NULL) {
+        PyErr_Clear();
+        st = calloc(1, sizeof *st); /* no site: all stay on, and the analyser is not asked again */
+    }
+    pk_error_restore(&saved);
     return st;
 }
 
@@ -328,9 +408,32 @@ static void unsafe(PkSites *st)
         restart();
 }
 
-PyObject *pk_sites_call(PkSites **slot, PyObject *code, PyObject *offset, PyObject *disable)
+#define NOT_NOW 0 /* the name is bound to another value now: asked again next call */
+#define NEVER -1   /* not watched or not trusted (an exception may be set): stays on */
+
+/* Whether the site may go off: `name` watched in both namespaces, trusted,
+ * and bound now to `callable` itself, the value the site will load next
+ * until a watched change restarts the sites.  1, NOT_NOW or NEVER. */
+static int safe_to_switch_off(PyObject *globals, PyObject *builtins, PyObject *name,
+                              PyObject *callable)
 {
-    PkSites *st = *slot;
+    PyObject *now;
+
+    if (watch_name(globals, name) != 1 || watch_name(builtins, name) != 1)
+        return NEVER;
+    /* The callable was loaded before the arguments were evaluated, and they
+     * may have rebound the name since: only the current value counts. */
+    now = PyDict_GetItemWithError(globals, name);
+    if (now == NULL && !PyErr_Occurred())
+        now = PyDict_GetItemWithError(builtins, name);
+    if (PyErr_Occurred())
+        return NEVER;
+    return now == callable ? 1 : NOT_NOW;
+}
+
+PyObject *pk_sites_call(PkSites *st, PyObject *code, PyObject *offset, PyObject *callable,
+                        PyObject *disable)
+{
     PyObject *globals, *builtins, *name;
     Py_ssize_t off;
     PkSavedError saved;
@@ -338,15 +441,6 @@ PyObject *pk_sites_call(PkSites **slot, PyObject *code, PyObject *offset, PyObje
 
     if (!s.on)
         return Py_None;
-    if (PK_UNLIKELY(st == NULL)) {
-        pk_error_save(&saved);
-        st = *slot = make_sites(code);
-        if (st == NULL)
-            PyErr_Clear(); /* asked again at the next call: slower, still exact */
-        pk_error_restore(&saved);
-        if (st == NULL)
-            return Py_None;
-    }
     off = PyLong_AsSsize_t(offset);
     if (off < 0 || off / 2 >= st->n || !st->state[off / 2] || st->unsafe) {
         if (off < 0)
@@ -370,19 +464,20 @@ PyObject *pk_sites_call(PkSites **slot, PyObject *code, PyObject *offset, PyObje
         unsafe(st);
         return Py_None;
     }
+    pk_error_save(&saved);
     if (st->off_epoch != s.epoch && !frames_agree(code, globals, builtins)) {
         st->unsafe = 1; /* a frame already running has other namespaces */
-        return Py_None;
+        ok = NEVER;
     }
-    pk_error_save(&saved);
-    name = PyDict_GetItemWithError(st->names, offset); /* borrowed */
-    ok = name != NULL && watch_name(globals, name) == 1 && watch_name(builtins, name) == 1;
-    if (!ok) {
-        PyErr_Clear();
-        st->state[off / 2] = 0; /* changes too often, or cannot be watched: stays on */
+    else {
+        name = PyDict_GetItemWithError(st->names, offset); /* borrowed */
+        ok = name != NULL ? safe_to_switch_off(globals, builtins, name, callable) : NEVER;
+        if (ok == NEVER)
+            st->state[off / 2] = 0; /* changes too often, or cannot be watched: stays on */
     }
+    PyErr_Clear();
     pk_error_restore(&saved);
-    if (!ok)
+    if (ok != 1)
         return Py_None;
     st->off_epoch = s.epoch;
     s.any_off = 1;

@@ -39,10 +39,17 @@ void pk_sites_end(void);
  * hold their PkSites, are being dropped).  Never raises. */
 void pk_sites_restart(void);
 
-/* A CALL of a Python function at byte `offset` of `code`, whose sites are
- * *slot (made here on first use).  Returns `disable` to switch the site
- * off, or Py_None; both borrowed.  Never raises. */
-PyObject *pk_sites_call(PkSites **slot, PyObject *code, PyObject *offset, PyObject *disable);
+/* The sites of `code`, read by the analyser (an empty set when it fails),
+ * or NULL when out of memory.  Runs Python code: other threads may run
+ * meanwhile, so the caller checks its profiler and entry again after.
+ * Never raises. */
+PkSites *pk_sites_make(PyObject *code);
+
+/* A CALL of the Python function `callable` at byte `offset` of `code`,
+ * whose sites are st.  Returns `disable` to switch the site off, or
+ * Py_None; both borrowed.  Runs no Python code.  Never raises. */
+PyObject *pk_sites_call(PkSites *st, PyObject *code, PyObject *offset, PyObject *callable,
+                        PyObject *disable);
 
 /* A frame of the code whose sites are s starts or resumes: when some of
  * its sites are off and the frame's namespaces are not theirs, they all

@@ -968,7 +968,19 @@ static PK_NOINLINE PyObject *py_call(PyObject *const *args)
 
     if (p == NULL || !p->sites || (e = code_entry(p, args[0], 0)) == NULL)
         RETURN_NONE_FAST;
-    return pk_sites_call((PkSites **)&e->sites, args[0], args[1], p->mod->mon_disable);
+    if (PK_UNLIKELY(e->sites == NULL)) {
+        uint32_t session = g.session;
+        PkSites *st = pk_sites_make(args[0]); /* Python code: other threads may run */
+        /* Meanwhile the session may have ended (and p gone with it), or
+         * clear() may have freed the entry, or another thread made its sites. */
+        if (st == NULL || g.session != session || g.active != p ||
+            (e = code_entry(p, args[0], 0)) == NULL || e->sites != NULL) {
+            pk_sites_free(st);
+            RETURN_NONE_FAST;
+        }
+        e->sites = st;
+    }
+    return pk_sites_call(e->sites, args[0], args[1], args[2], p->mod->mon_disable);
 }
 
 static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)

@@ -36,7 +36,7 @@ def profkit_then_cprofile(func):
 
 @monitoring
 @pytest.mark.parametrize("name", ["flip", "shadow", "outside", "builtins", "globals", "generator",
-                                  "running"])
+                                  "running", "argument"])
 def test_changed_callees_are_counted_as_cprofile_counts_them(name):
     items = ["ab", "c", "def", "", "gh"] * 3
     func = {
@@ -47,11 +47,12 @@ def test_changed_callees_are_counted_as_cprofile_counts_them(name):
         "globals": lambda: rebind.other_globals(5),
         "generator": lambda: rebind.generator_rebind(5),
         "running": lambda: rebind.running_frame_other_globals(5),
+        "argument": lambda: rebind.rebound_by_an_argument(5),
     }[name]
     ours, theirs, (off, restarts) = profkit_then_cprofile(func)
     assert ours == theirs
-    if name == "running":
-        return  # the site must stay on: nothing was switched off, nothing restarted
+    if name in ("running", "argument"):
+        return  # the site must stay on: nothing may be switched off there
     assert off > 0  # the mechanism was at work...
     assert restarts > 0  # ...and had to turn sites back on
 
@@ -61,8 +62,9 @@ def test_builtin_counts_in_the_changing_workloads():
     ours = stats(profkit.Profile, rebind.main)
     by_name = {k[2]: v for k, v in ours.items()}
     # flip(items, 3): call 2, then calls 4 to 15 (13); flip(items, 40): every other
-    # call of 15 (7); shadow_then_delete: the 12 calls after the delete.
-    assert by_name["<built-in method builtins.len>"][1] == 13 + 7 + 12
+    # call of 15 (7); shadow_then_delete: the 12 calls after the delete;
+    # rebound_by_an_argument(5): calls 2 to 5 (4).
+    assert by_name["<built-in method builtins.len>"][1] == 13 + 7 + 12 + 4
     # abs: 5 (outside) + 5 (builtins) + 5 (other globals) + 5 (generator) + 5 (running)
     assert by_name["<built-in method builtins.abs>"][1] == 25
 
@@ -219,3 +221,77 @@ def test_library_code_is_profiled_exactly_with_sites_off():
     assert ours == theirs
     assert len(ours) > 200
     assert off > 20
+
+
+class FlipKey:
+    """A globals key equal to "helper" only while `on` is set: a lookup of
+    the name changes with no change to the dict."""
+    on = False
+
+    def __hash__(self):
+        return hash("helper")
+
+    def __eq__(self, other):
+        return FlipKey.on and other == "helper"
+
+
+@monitoring
+def test_globals_with_a_key_that_is_not_a_str_keep_their_sites():
+    import builtins
+
+    ns = {"__builtins__": builtins, "FlipKey": FlipKey}
+    ns[FlipKey()] = rebind.twice  # probed before the real "helper" while FlipKey.on
+    ns["helper"] = abs
+    exec("def run():\n    FlipKey.on = True\n    for i in range(6):\n        helper(-i)\n"
+         "        if i == 2:\n            FlipKey.on = False\n", ns)
+    ours, theirs, (off, _) = profkit_then_cprofile(ns["run"])
+    assert ours == theirs
+    assert {k[2]: v[1] for k, v in ours.items()}["<built-in method builtins.abs>"] == 3
+    assert off == 0
+
+
+CLEAR_DURING_READ = """
+import sys, threading, time
+import profkit, profkit.callsites as cs
+real = cs.global_callees
+inside = threading.Event()
+
+def slow(code):
+    if threading.current_thread().name == "worker" and code.co_name == "work":
+        inside.set()
+        time.sleep(0.3)  # the reader is Python code: other threads run meanwhile
+    return real(code)
+
+cs.global_callees = slow
+
+def F(x):
+    return 0
+
+f = F
+
+def work():
+    return f("ab")
+
+p = profkit.Profile()
+p.enable()
+t = threading.Thread(target=work, name="worker")
+t.start()
+inside.wait()
+p.{what}()
+t.join()
+p.disable()
+p.create_stats()
+print(sorted(k[2] for k in p.stats))
+"""
+
+
+@monitoring
+@pytest.mark.parametrize("what", ["clear", "disable"])
+def test_the_profile_may_change_while_a_call_sites_reader_runs(what):
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", CLEAR_DURING_READ.format(what=what)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert out.stdout.startswith("[")

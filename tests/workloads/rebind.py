@@ -102,6 +102,23 @@ def running_frame_other_globals(n):
     return clone(n, loop_calls)
 
 
+def rebinds_f():
+    global f_target
+    f_target = len  # the same value again on later calls: no dict event then
+    return "ab"
+
+
+f_target = py_len
+
+
+def rebound_by_an_argument(n):
+    """The site loads f_target (a Python function), then its argument binds
+    the name to len before the call: every later call there is len's."""
+    global f_target
+    f_target = py_len
+    return [f_target(rebinds_f()) for _ in range(n)]
+
+
 def gen(n):
     for i in range(n):
         yield helper(i)
@@ -127,3 +144,4 @@ def main():
     other_globals(5)
     generator_rebind(5)
     running_frame_other_globals(5)
+    rebound_by_an_argument(5)
