@@ -19,6 +19,7 @@ closure, a call result) is left monitored, which is always exact.
 """
 import dis
 import sys
+import weakref
 
 # Instructions allowed between the LOAD_GLOBAL and its CALL, with how many
 # stack items each one pops: an int, or a function of its argument.  What
@@ -73,10 +74,18 @@ def _callee_name(instrs, j):
     return None
 
 
+# id(code) -> (weak reference to code, answer): a code object is read once
+# per process, not once per profile (a profile per test, say).
+_answers = {}
+
+
 def global_callees(code):
     """(number of code units, {offset of a CALL: the global name it always
     calls}) for code's own bytecode.  Never raises: on any surprise the
     answer is "no site", which leaves every site monitored."""
+    known = _answers.get(id(code))
+    if known is not None and known[0]() is code:
+        return known[1]
     try:
         instrs = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
         sites = {}
@@ -85,6 +94,12 @@ def global_callees(code):
                 name = _callee_name(instrs, j)
                 if isinstance(name, str):
                     sites[ins.offset] = sys.intern(name)
-        return len(code.co_code) // 2, sites
+        answer = len(code.co_code) // 2, sites
     except Exception:  # a bytecode this reader does not know
         return 0, {}
+    try:
+        key = id(code)
+        _answers[key] = weakref.ref(code, lambda _, key=key: _answers.pop(key, None)), answer
+    except TypeError:  # not weakly referable: not kept
+        pass
+    return answer

@@ -295,3 +295,21 @@ def test_the_profile_may_change_while_a_call_sites_reader_runs(what):
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     assert out.stdout.startswith("[")
+
+
+@needs_312
+def test_reader_reads_a_code_object_once_and_forgets_it_with_the_code():
+    from profkit import callsites
+
+    ns = {}
+    exec("def f(n): return g(n)", ns)
+    code = ns["f"].__code__
+    first = callsites.global_callees(code)
+    assert callsites.global_callees(code) is first
+    assert id(code) in callsites._answers
+    key = id(code)
+    del ns, code, first
+    import gc
+
+    gc.collect()
+    assert key not in callsites._answers
