@@ -4,7 +4,6 @@ builtin call.  Every profile here equals cProfile's with a fake clock, in
 workloads whose global callees change while they run."""
 import cProfile
 import dis
-import itertools
 import sys
 import types
 
@@ -12,19 +11,10 @@ import pytest
 
 import profkit
 import rebind
+from test_profile_api import collect as stats  # fake clock, the engine's own calls left out
 
 monitoring = pytest.mark.skipif(sys.version_info < (3, 12) or profkit._engine.backend() != "monitoring",
                                 reason="sys.monitoring backend only")
-
-
-def stats(cls, func, **kw):
-    ticks = itertools.count()
-    prof = cls(lambda: next(ticks), 1.0, **kw)
-    prof.enable()
-    func()
-    prof.disable()
-    prof.create_stats()
-    return {k: v for k, v in prof.stats.items() if not any(o in k[2] for o in ("disable", "_pause"))}
 
 
 def profkit_then_cprofile(func):
