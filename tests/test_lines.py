@@ -296,15 +296,16 @@ def test_from_profkit_import_profile_is_a_no_op_under_plain_python(tmp_path):
 ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s{2}(.*)$")
 
 
-def table(out):
-    """{(function, source text): (hits, percent)} of a printed report."""
+def table(out, fields=lambda m: (int(m.group(2)), float(m.group(5)))):
+    """{(function, source text): (hits, percent)} of a printed report, or
+    whatever ``fields`` takes from each row's match (3: the Time column)."""
     rows, func = {}, None
     for line in out.splitlines():
         if line.startswith("Function: "):
             func = line.split()[1]
         m = ROW.match(line)
         if m:
-            rows[(func, m.group(6).strip())] = (int(m.group(2)), float(m.group(5)))
+            rows[(func, m.group(6).strip())] = fields(m)
     return rows
 
 
@@ -315,12 +316,16 @@ def test_slow_kern_shows_three_functions_with_sleeps_dominating(cli, tmp_path):
     assert [ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("Function:")] == \
         ["func1", "func2", "func3"]
     t = table(r.stdout)
+    us = table(r.stdout, lambda m: float(m.group(3)))  # timer units: microseconds
     for f, d in (("func1", "0.1"), ("func2", "0.2"), ("func3", "0.4")):
         hits, pct = t[(f, f"time.sleep({d})")]
-        # the sleep carries nearly all of the time (less under sanitizers,
-        # where the arithmetic runs several times slower), and the most
+        # The sleep takes at least its argument (1% for the clock's rate),
+        # and no other line of the function takes as long: the arithmetic's
+        # share grows under sanitizers and on a loaded machine, so it is
+        # bounded by the sleep's, not by a fixed percentage.
         others = [v[1] for (g, text), v in t.items() if g == f and not text.startswith("time.sleep")]
-        assert hits == 1 and pct > 70 and pct > 5 * max(others), (f, pct, others)
+        assert hits == 1 and us[(f, f"time.sleep({d})")] >= 0.99 * float(d) * 1e6, (f, us)
+        assert pct > max(others) and pct > 40, (f, pct, others)
     assert t[("func3", "for i in range(4 * STEPS):")][0] == 120001
     # the summary, largest first
     summary = [ln for ln in r.stdout.splitlines() if " seconds - " in ln]
